@@ -62,7 +62,7 @@ class FakeGenerator:
             reply = self.replies.pop(0)
         else:
             prompt = messages[-1]["content"]
-            m = re.search(r"\[1\][^\n]*\n?([^\n]+)", prompt)
+            m = re.search(r"^\[1\] ([^\n]+)", prompt, re.M)
             first = re.split(r"(?<=[.!?])\s", m.group(1).strip())[0] if m else "Keine Angabe."
             reply = f"{first} [1]"
         for piece in re.findall(r"\S+\s*", reply):

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa.assistant import Assistant, ingest
+from qa.config import Settings
+from qa.testing import FakeEmbedder, FakeGenerator
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLES = ROOT / "data" / "articles"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A private copy of the five demo articles."""
+    d = tmp_path / "articles"
+    shutil.copytree(ARTICLES, d)
+    return d
+
+
+@pytest.fixture
+def settings(tmp_path: Path, corpus: Path) -> Settings:
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data",
+                    embed_model="fake-embedder", cache_dir=tmp_path / "cache")
+
+
+@pytest.fixture
+def fake_assistant(settings: Settings) -> Assistant:
+    embedder = FakeEmbedder()
+    ingest(settings, embedder=embedder)
+    return Assistant.load(settings, embedder=embedder, generator=FakeGenerator())

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from qa import Assistant, Done, InputError, Retrieved, Token
+from qa.errors import GenerationError
+from qa.prompting import ABSTAIN_TEXT, NOT_FOUND
+from qa.retrieval import rrf_fuse
+from qa.testing import FakeGenerator
+
+
+def test_answer_cites_the_article_that_holds_the_fact(fake_assistant: Assistant) -> None:
+    a = fake_assistant.ask("Welchen Marktanteil hat Alibaba Cloud im chinesischen KI-Cloud-Markt?")
+    assert not a.abstained
+    assert "004_5d3a0130056c44c1.txt" in a.sources
+    assert all(c.quote in fake_assistant.index.document(c.source).text for c in a.citations)
+    for c in a.citations:
+        assert fake_assistant.index.document(c.source).text[c.start:c.end] == c.quote
+    d = a.to_dict("q1")
+    assert d["id"] == "q1" and set(d["timings"]) == {"retrieve_s", "first_token_s", "total_s"}
+
+
+def test_prompt_holds_the_question_and_retrieved_passages(fake_assistant: Assistant) -> None:
+    gen = fake_assistant.generator
+    assert isinstance(gen, FakeGenerator)
+    gen.enqueue("Brasilien, Frankreich und die Niederlande [1].")
+    a = fake_assistant.ask("Wo baut Alibaba neue Rechenzentren?")
+    user = gen.history[-1][-1]["content"]
+    assert "Frage: Wo baut Alibaba neue Rechenzentren?" in user
+    assert "[1] " in user and a.passages[0].text in user
+    assert a.text == "Brasilien, Frankreich und die Niederlande [1]."
+    assert a.prompt_tokens and a.prompt_tokens > 50
+
+
+def test_events_announce_sources_before_tokens(fake_assistant: Assistant) -> None:
+    events = list(fake_assistant.events("Wie viele Parameter hat Qwen3-Max?"))
+    assert isinstance(events[0], Retrieved) and events[0].passages
+    assert any(isinstance(e, Token) for e in events)
+    assert isinstance(events[-1], Done)
+    assert "".join(fake_assistant.stream("Wie viele Parameter hat Qwen3-Max?"))
+
+
+def test_refusal_becomes_an_abstention_in_the_question_language(fake_assistant: Assistant) -> None:
+    fake_assistant.generator.enqueue(NOT_FOUND, NOT_FOUND)
+    de = fake_assistant.ask("Wie heißt der Finanzchef von Alibaba?")
+    en = fake_assistant.ask("Who is Alibaba's chief financial officer?")
+    assert de.abstained and de.text == ABSTAIN_TEXT["de"] and not de.citations
+    assert en.abstained and en.text == ABSTAIN_TEXT["en"] and en.language == "en"
+    assert de.passages  # the closest passages are still there to show
+
+
+def test_refusal_marker_is_never_streamed(fake_assistant: Assistant) -> None:
+    fake_assistant.generator.enqueue("NICHT_IN_DEN_ARTIKELN")
+    assert list(fake_assistant.stream("Wie heißt der Finanzchef?")) == []
+
+
+def test_mid_stream_failure_is_visible(fake_assistant: Assistant) -> None:
+    class Breaking(FakeGenerator):
+        def stream(self, messages, max_tokens=256, temperature=0.0):  # noqa: ANN001, ANN201
+            yield "Alibaba investiert "
+            raise GenerationError("connection lost", partial="Alibaba investiert ")
+
+    fake_assistant.generator = Breaking()
+    a = fake_assistant.ask("Wie viel investiert Alibaba?")
+    assert a.error == "connection lost" and "incomplete" in a.text and not a.abstained
+
+
+def test_fallback_answers_when_the_primary_fails_first(fake_assistant: Assistant) -> None:
+    class Down(FakeGenerator):
+        def stream(self, messages, max_tokens=256, temperature=0.0):  # noqa: ANN001, ANN201
+            raise GenerationError("server down")
+            yield ""
+
+    fake_assistant.generator = Down(name="openai:x")
+    fake_assistant.fallback = FakeGenerator(name="local-fallback")
+    a = fake_assistant.ask("Wie viel investiert Alibaba?")
+    assert a.fallback and a.model == "local-fallback" and not a.error
+
+
+@pytest.mark.parametrize("q", ["", "   ", "\x00\x01", "x" * 5000])
+def test_bad_questions(fake_assistant: Assistant, q: str) -> None:
+    with pytest.raises(InputError):
+        fake_assistant.ask(q)
+
+
+def test_rrf_prefers_items_both_rankings_agree_on() -> None:
+    fused = rrf_fuse([[(1, .9), (2, .8), (3, .1), (4, 0.)], [(4, 9.0), (2, 5.0)]], [1.0, 1.0], k=60)
+    assert [r for r, _ in fused] == [2, 4, 1, 3]
+    assert rrf_fuse([[(1, .9)], [(2, 1.0)]], [1.0, 0.0], k=60)[0][0] == 1
+
+
+def test_import_is_light() -> None:
+    code = ("import sys, qa; heavy = [m for m in ('torch', 'faiss', 'llama_cpp', 'gradio', "
+            "'llama_index', 'sentence_transformers', 'bm25s') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

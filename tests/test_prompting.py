@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import pytest
+
+from qa.prompting import (
+    NOT_FOUND,
+    build_messages,
+    detect_language,
+    is_refusal,
+    normalize_markers,
+    postprocess,
+    select_passages,
+    support,
+)
+from qa.types import Chunk, Hit
+
+
+def hit(text: str, source: str = "a.txt", start: int = 0, score: float = 1.0) -> Hit:
+    c = Chunk(chunk_id=f"id{start}", doc_id="d", source=source, title="T", text=text,
+              start=start, end=start + len(text))
+    return Hit(chunk=c, score=score, dense_score=0.9)
+
+
+@pytest.mark.parametrize(("q", "lang"), [
+    ("Wie viel investiert Alibaba in KI-Infrastruktur?", "de"),
+    ("Welche Rechenzentren plant Alibaba?", "de"),
+    ("How many parameters does Qwen3-Max have?", "en"),
+    ("Which countries will get new data centres?", "en"),
+    ("Qwen3-Max?", "de"),
+])
+def test_detect_language(q: str, lang: str) -> None:
+    assert detect_language(q) == lang
+
+
+def test_passages_fit_the_budget_and_trim_to_relevant_sentences() -> None:
+    long = ("Der Himmel ist blau. " * 20) + "Alibaba hält 35,8% des Cloud-Marktes. " + (
+        "Noch mehr Fülltext hier. " * 20)
+    hits = [hit("Alibaba investiert 53 Milliarden Dollar.", start=0), hit(long, "b.txt", 100)]
+    ps = select_passages("Welchen Anteil am Cloud-Markt hat Alibaba?", hits, budget_tokens=40,
+                         max_passages=4)
+    assert [p.n for p in ps] == [1, 2]
+    assert ps[0].text == "Alibaba investiert 53 Milliarden Dollar."
+    assert ps[1].text == "Alibaba hält 35,8% des Cloud-Marktes."
+    doc_offset = ps[1].start - 100
+    assert long[doc_offset:doc_offset + len(ps[1].text)] == ps[1].text
+    assert sum(len(p.text) for p in ps) / 3.3 <= 40 + 1
+
+
+def test_max_passages() -> None:
+    hits = [hit(f"Satz Nummer {i} über Alibaba.", start=i * 100) for i in range(10)]
+    assert len(select_passages("Alibaba?", hits, 10_000, max_passages=3)) == 3
+
+
+def test_messages_put_passages_before_the_question_and_instruction_last() -> None:
+    ps = select_passages("Wer?", [hit("Eddie Wu ist CEO.")], 500, 4)
+    msgs = build_messages("Wer ist CEO?", ps, "de")
+    assert msgs[0]["role"] == "system" and NOT_FOUND in msgs[0]["content"]
+    user = msgs[1]["content"]
+    assert user.index("[1] Eddie Wu ist CEO.") < user.index("Frage: Wer ist CEO?")
+    assert user.rstrip().endswith(f"schreibe nur {NOT_FOUND}.")
+    en = build_messages("Who is CEO?", ps, "en")[1]["content"]
+    assert "Question: Who is CEO?" in en and "Answer in English" in en
+    # the system prompt is identical for every question (llama.cpp caches it)
+    assert build_messages("x", ps, "en")[0] == msgs[0]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Er ist CEO [1].", "Er ist CEO [1]."),
+    ("A [1, 2] und B [3].", "A [1][2] und B."),
+    ("Laut [Passage 2] ja.", "Laut [2] ja."),
+    ("X【1】", "X[1]"),
+    ("Y [9].", "Y."),
+])
+def test_normalize_markers(raw: str, expected: str) -> None:
+    assert normalize_markers(raw, {1, 2}) == expected
+
+
+def test_refusal_detection() -> None:
+    assert is_refusal(NOT_FOUND)
+    assert is_refusal("  nicht_in_den_artikeln. ")
+    assert is_refusal("")
+    assert not is_refusal("Alibaba investiert 53 Milliarden Dollar [1].")
+
+
+def test_postprocess_adds_markers_and_citations_point_at_real_sentences() -> None:
+    text = "Alibaba investiert 53 Milliarden Dollar. Der CEO heißt Eddie Wu."
+    ps = select_passages("Wie viel?", [hit(text, "x.txt", start=10)], 500, 4)
+    answer, cites, refused = postprocess("Es sind 53 Milliarden Dollar.", ps)
+    assert not refused
+    assert answer == "Es sind 53 Milliarden Dollar [1]."
+    assert len(cites) == 1
+    c = cites[0]
+    assert c.source == "x.txt" and c.quote == "Alibaba investiert 53 Milliarden Dollar."
+    assert (c.start, c.end) == (10, 10 + len(c.quote))
+
+
+def test_postprocess_refusal_and_unknown_markers() -> None:
+    ps = select_passages("?", [hit("Eddie Wu ist CEO.")], 500, 4)
+    assert postprocess(NOT_FOUND, ps)[2] is True
+    answer, cites, _ = postprocess("Eddie Wu [7] ist CEO [1].", ps)
+    assert answer == "Eddie Wu ist CEO [1]." and [c.n for c in cites] == [1]
+
+
+def test_support() -> None:
+    ps = select_passages("?", [hit("Eddie Wu ist CEO von Alibaba.")], 500, 4)
+    assert support("Eddie Wu leitet Alibaba [1].", ps) > 0.5
+    assert support("Jack Ma gründete Ant Financial.", ps) == 0.0
