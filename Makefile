@@ -1,0 +1,40 @@
+# The README's commands are these targets; .ci/run runs `make test`.
+PY ?= python
+PIP_TORCH = torch==2.13.0   # the CPU build; an unpinned torch pulls GBs of CUDA packages
+
+.PHONY: install install-dev run ask test test-fast lint eval eval-retrieval bench clean
+
+install:
+	$(PY) -m pip install -q $(PIP_TORCH) -e .
+
+install-dev:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	$(PY) -m pip install -q $(PIP_TORCH) -e ".[dev]"
+
+run: install          ## the main job: the chat window on http://127.0.0.1:7860
+	$(PY) ui.py
+
+ask: install          ## the same from the command line
+	qa ask "Wie viel investiert Alibaba in KI-Infrastruktur?"
+
+test: install-dev     ## every tier: unit, integration (real models), server, browser, retrieval eval
+	$(PY) -m pytest
+
+test-fast:            ## unit tier only (seconds)
+	$(PY) -m pytest -m "not integration and not browser and not server"
+
+lint:
+	ruff check qa tests ui.py eval
+	mypy qa
+
+eval:                 ## full answer eval with the current settings (slow: ~20 min on 2 cores)
+	qa eval
+
+eval-retrieval:
+	qa eval --retrieval-only
+
+bench:                ## speed and memory figures
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf index/v-* index/CURRENT .pytest_cache

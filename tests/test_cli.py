@@ -1,0 +1,65 @@
+"""The CLI's error contract: one clear line, non-zero exit, no traceback unless --debug."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.cli import main
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=120)
+
+
+@pytest.mark.parametrize("command", [[], ["ingest"], ["ask"], ["answer"], ["models"]])
+def test_help_is_useful(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main([*command, "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: qa" in out and len(out) > 150
+
+
+def test_missing_corpus_folder(tmp_path: Path) -> None:
+    r = run("ingest", str(tmp_path / "nowhere"), "--index-dir", str(tmp_path / "ix"))
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: not found:") and "Traceback" not in r.stderr
+
+
+def test_corrupt_index(tmp_path: Path) -> None:
+    ix = tmp_path / "ix"
+    (ix / "v-1").mkdir(parents=True)
+    (ix / "CURRENT").write_text("v-1")
+    r = run("ask", "Wer?", "--index-dir", str(ix))
+    assert r.returncode == 2 and "corrupt" in r.stderr and "qa ingest --rebuild" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = run("ask", "Wer?", "--index-dir", str(ix), "--debug")
+    assert r.returncode != 0 and "Traceback" in r.stderr
+
+
+def test_unknown_model_and_bad_setting(tmp_path: Path) -> None:
+    r = run("models")
+    assert r.returncode == 0 and "qwen2.5-coder-1.5b" in r.stdout and "Apache-2.0" in r.stdout
+    r = run("ask", "Wer?", "--threads", "0", "--index-dir", str(tmp_path))
+    assert r.returncode == 2 and "threads must be positive" in r.stderr
+
+
+def test_bad_questions_file(tmp_path: Path, corpus: Path) -> None:
+    from qa.assistant import ingest
+    from qa.config import Settings
+    from qa.testing import FakeEmbedder
+
+    ix = tmp_path / "ix"
+    ingest(Settings(corpus_dir=corpus, index_dir=ix, embed_model="fake-embedder"),
+           embedder=FakeEmbedder())
+    q = tmp_path / "q.jsonl"
+    q.write_text("not json\n")
+    r = run("answer", "--questions", str(q), "--out", str(tmp_path / "a.jsonl"),
+            "--index-dir", str(ix), "--embed-model", "fake-embedder")
+    assert r.returncode == 2
+    assert "q.jsonl:1: expected" in r.stderr and "Traceback" not in r.stderr
