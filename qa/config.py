@@ -120,6 +120,14 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**{k: _coerce(known[k], v) for k, v in values.items()})
 
+    def with_strings(self, pairs: dict[str, str]) -> Settings:
+        """Override settings given as text (``--set key=value``), converted like env vars."""
+        known = {f.name: f for f in fields(self)}
+        unknown = sorted(set(pairs) - set(known))
+        if unknown:
+            raise QAError(f"unknown setting(s) {', '.join(unknown)}")
+        return dataclasses.replace(self, **{k: _coerce(known[k], v) for k, v in pairs.items()})
+
     def public_dict(self) -> dict[str, Any]:
         """Settings without secrets, for reports and manifests."""
         return {f.name: str(getattr(self, f.name)) if isinstance(getattr(self, f.name), Path)

@@ -1,0 +1,284 @@
+"""Offline evaluation: run a gold set through the real pipeline and score it with ``qa.metrics``.
+
+A report is one JSON file (settings, scores, breakdowns by language and kind, latency, and every
+question's retrieved spans, answer, citations, scores and timings) plus a Markdown summary and a
+PNG chart, written under ``eval/reports/<timestamp>-<config>``. No judge model: facts, spans and
+citations are checked by pure functions, so two reports can be compared row by row.
+
+Each retrieval or chunking configuration gets its own index in the cache (keyed by the index
+settings), so evaluating ``chunk_words=60`` never touches the user's ``index/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from qa import metrics
+from qa.config import Settings
+from qa.errors import QAError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GOLD = Path("eval/gold.jsonl")
+DEFAULT_REPORTS = Path("eval/reports")
+HEADLINE = ["hit@5", "mrr", "fact_accuracy", "abstention_precision", "abstention_recall",
+            "cited_right_file"]
+
+
+def load_gold(path: Path) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise QAError(f"cannot read gold file {path}: {e.strerror}") from e
+    items = []
+    for i, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                item = json.loads(line)
+                item["id"], item["question"]  # noqa: B018 - required keys
+            except (json.JSONDecodeError, KeyError, TypeError) as e:
+                raise QAError(f"{path}:{i}: not a gold item ({e})") from e
+            items.append(item)
+    return items
+
+
+def eval_index_dir(settings: Settings) -> Path:
+    from qa.indexing import IndexConfig
+
+    key = json.dumps(asdict(IndexConfig.from_settings(settings)), sort_keys=True)
+    return settings.cache_dir / "eval-index" / hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def build_assistant(settings: Settings, generator: Any = None) -> Any:
+    """The real pipeline over the corpus, with an index of its own for these settings."""
+    from qa.assistant import Assistant, ingest, make_embedder
+
+    embedder = make_embedder(settings)
+    ingest(settings, embedder=embedder)
+    return Assistant.load(settings, embedder=embedder, generator=generator)
+
+
+def _spans(hits: Sequence[Any]) -> list[list[Any]]:
+    return [[h.chunk.source, h.chunk.start, h.chunk.end] for h in hits]
+
+
+def run(settings: Settings, gold: list[dict[str, Any]], retrieval_only: bool = False,
+        progress: Callable[[int, int, str], None] | None = None,
+        assistant: Any = None) -> dict[str, Any]:
+    """Run every gold question; return the full report as a dict."""
+    from qa.assistant import Done, Retrieved
+
+    assistant = assistant or build_assistant(settings)
+    rows: list[dict[str, Any]] = []
+    for i, item in enumerate(gold, 1):
+        row: dict[str, Any] = {"id": item["id"], "question": item["question"],
+                               "language": item.get("language"), "kind": item.get("kind")}
+        if retrieval_only:
+            t0 = time.perf_counter()
+            hits = assistant.retrieve(item["question"], 10)
+            row["retrieved"] = _spans(hits)
+            row["timings"] = {"retrieve_s": time.perf_counter() - t0}
+        else:
+            for ev in assistant.events(item["question"]):
+                if isinstance(ev, Retrieved):
+                    row["retrieved"] = _spans(ev.hits[:10])
+                elif isinstance(ev, Done):
+                    a = ev.answer
+                    d = a.to_dict(item["id"])
+                    row.update(answer=a.text, abstained=a.abstained, citations=d["citations"],
+                               sources=d["sources"], timings=d["timings"], model=a.model,
+                               prompt_tokens=a.prompt_tokens, error=a.error,
+                               passages=[{"n": p.n, "source": p.source, "start": p.start,
+                                          "end": p.end, "text": p.text} for p in a.passages])
+        rows.append(row)
+        if progress:
+            progress(i, len(gold), item["id"])
+    return score(settings, gold, rows, retrieval_only)
+
+
+def score(settings: Settings, gold: list[dict[str, Any]], rows: list[dict[str, Any]],
+          retrieval_only: bool) -> dict[str, Any]:
+    ids = [r["id"] for r in rows]
+    retrieval = metrics.retrieval_metrics(
+        [[tuple(s) for s in r.get("retrieved", [])] for r in rows],
+        [metrics.gold_spans(g) for g in gold], ids=ids)
+    per_q = {r["id"]: {k: v for k, v in r.items()} for r in retrieval.per_question}
+    scores: dict[str, Any] = dict(retrieval.scores)
+    if not retrieval_only:
+        answers = metrics.answer_metrics(rows, gold)
+        scores.update(answers.scores)
+        for r in answers.per_question:
+            per_q[r["id"]].update(r)
+    scores.update({f"latency_{k}": v for k, v in
+                   metrics.latency_metrics([r.get("timings") | {"prompt_tokens": r.get("prompt_tokens")}
+                                            for r in rows]).items()})
+    per_question = list(per_q.values())
+    for row in rows:  # the raw material next to its scores
+        per_q[row["id"]].update({k: v for k, v in row.items() if k not in per_q[row["id"]]})
+    return {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "retrieval_only": retrieval_only,
+        "settings": settings.public_dict(),
+        "n_questions": len(rows),
+        "scores": scores,
+        "breakdown": metrics.breakdown(per_question, gold),
+        "per_question": per_question,
+    }
+
+
+def config_name(settings: Settings, retrieval_only: bool) -> str:
+    parts = ["retrieval" if retrieval_only else (
+        settings.llm if settings.backend == "local" else f"openai-{settings.openai_model}")]
+    if settings.dense_weight == 0:
+        parts.append("lexical")
+    elif settings.lexical_weight == 0:
+        parts.append("dense")
+    parts.append(f"c{settings.chunk_words}")
+    return "-".join(p.replace("/", "_") for p in parts)
+
+
+def summary_markdown(report: dict[str, Any], title: str) -> str:
+    s = report["scores"]
+    keys = [k for k in ["hit@1", "hit@3", "hit@5", "hit@10", "recall@5", "mrr", "ndcg@10",
+                        "fact_accuracy", "fact_recall", "abstention_precision",
+                        "abstention_recall", "cited_right_file", "citation_overlap",
+                        "marker_support", "latency_retrieve_s_p50", "latency_first_token_s_p50",
+                        "latency_total_s_p50", "latency_total_s_p95",
+                        "latency_prompt_tokens_p50"] if k in s]
+    out = [f"# Eval: {title}", "", f"{report['n_questions']} questions, {report['created']}, "
+           f"settings: backend={report['settings']['backend']} llm={report['settings']['llm']} "
+           f"chunk_words={report['settings']['chunk_words']} top_k={report['settings']['top_k']} "
+           f"budget={report['settings']['prompt_budget_tokens']}", "",
+           "| metric | all | " + " | ".join(report["breakdown"]) + " |",
+           "|---|---|" + "---|" * len(report["breakdown"])]
+    for k in keys:
+        cells = [f"{report['breakdown'][g].get(k.replace('mrr', 'rr'), float('nan')):.2f}"
+                 if k.replace("mrr", "rr") in report["breakdown"][g] else "" for g in report["breakdown"]]
+        out.append(f"| {k} | {s[k]:.3f} | " + " | ".join(cells) + " |")
+    misses = [r for r in report["per_question"] if r.get("fact_correct") == 0.0
+              or r.get("abstention_correct") == 0.0 or r.get("hit@5") == 0.0]
+    if misses:
+        out += ["", "## Misses", ""]
+        for r in misses[:60]:
+            what = ", ".join(k for k in ("hit@5", "fact_correct", "abstention_correct")
+                             if r.get(k) == 0.0)
+            ans = (r.get("answer") or "").replace("\n", " ")[:140]
+            out.append(f"- {r['id']} ({r.get('language')}/{r.get('kind')}; {what}): "
+                       f"{r['question']} → {ans}")
+    return "\n".join(out) + "\n"
+
+
+def chart(report: dict[str, Any], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k in HEADLINE if k in report["scores"]]
+    groups = ["all"] + [g for g in report["breakdown"] if g.startswith("language=")]
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    width = 0.8 / len(groups)
+    for gi, g in enumerate(groups):
+        vals = [report["scores"][k] if g == "all" else
+                report["breakdown"][g].get(k.replace("mrr", "rr"), 0.0) for k in keys]
+        ax.bar([i + gi * width for i in range(len(keys))], vals, width, label=g)
+    ax.set_xticks([i + width * (len(groups) - 1) / 2 for i in range(len(keys))], keys, fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(report: dict[str, Any], out_dir: Path, name: str) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = time.strftime("%Y%m%d-%H%M%S") + "-" + name
+    path = out_dir / f"{stem}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    tmp.replace(path)
+    (out_dir / f"{stem}.md").write_text(summary_markdown(report, name), encoding="utf-8")
+    chart(report, out_dir / f"{stem}.png", name)
+    return path
+
+
+def compare_text(a_path: Path, b_path: Path) -> str:
+    a, b = (json.loads(Path(p).read_text(encoding="utf-8")) for p in (a_path, b_path))
+    c = metrics.compare(a, b)
+    lines = [f"{'metric':34} {'A':>8} {'B':>8} {'B-A':>8}"]
+    for k, v in c["scores"].items():
+        if v["delta"] is not None:
+            lines.append(f"{k:34} {v['a']:8.3f} {v['b']:8.3f} {v['delta']:+8.3f}")
+    lines.append(f"\n{len(c['changed_ids'])} questions changed:")
+    for qid in c["changed_ids"]:
+        keys = {k: v for k, v in c["changes"][qid].items()
+                if k in ("hit@5", "rr", "fact_correct", "abstention_correct", "cited_right_file")}
+        if keys:
+            lines.append(f"  {qid}: " + ", ".join(f"{k} {x}→{y}" for k, (x, y) in keys.items()))
+    return "\n".join(lines)
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+def add_eval_parser(sub: Any, common: Callable[..., None], gen: Callable[..., None],
+                    to_settings: Callable[[argparse.Namespace], Settings]) -> None:
+    s = sub.add_parser("eval", help="score the pipeline on a gold set",
+                       description="Run the gold set through the real pipeline and write a JSON "
+                       "report, a Markdown summary and a chart to eval/reports/.")
+    s.add_argument("--gold", type=Path, default=DEFAULT_GOLD, help="gold JSONL file")
+    s.add_argument("--retrieval-only", action="store_true", help="skip generation (seconds)")
+    s.add_argument("--compare", nargs=2, metavar=("A", "B"), type=Path,
+                   help="print the differences of two reports and exit")
+    s.add_argument("--out-dir", type=Path, default=DEFAULT_REPORTS)
+    s.add_argument("--name", help="configuration name in the report file name")
+    s.add_argument("--limit", type=int, help="only the first N questions")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="any setting, e.g. --set dense_weight=0 --set chunk_words=120")
+    s.add_argument("--min", action="append", default=[], metavar="METRIC=VALUE",
+                   help="fail (exit 1) when a score is below VALUE, e.g. --min hit@5=0.9")
+    common(s)
+    gen(s)
+    s.set_defaults(func=_cmd_eval, _to_settings=to_settings)
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    if args.compare:
+        print(compare_text(*args.compare))
+        return 0
+    settings = args._to_settings(args)
+    bad = [kv for kv in args.set if "=" not in kv]
+    if bad:
+        raise QAError(f"--set takes KEY=VALUE, not {bad[0]!r}")
+    settings = settings.with_strings(dict(kv.split("=", 1) for kv in args.set))
+    if args.index_dir is None:
+        settings = settings.replace(index_dir=eval_index_dir(settings))
+    gold = load_gold(args.gold)[: args.limit]
+
+    def progress(i: int, n: int, qid: str) -> None:
+        print(f"\r[{i}/{n}] {qid}", end="", file=sys.stderr, flush=True)
+
+    report = run(settings, gold, args.retrieval_only, progress)
+    print(file=sys.stderr)
+    name = args.name or config_name(settings, args.retrieval_only)
+    path = write_report(report, args.out_dir, name)
+    print(summary_markdown(report, name).split("\n## Misses")[0])
+    print(f"report: {path}")
+    failed = []
+    for m in args.min:
+        key, value = m.split("=", 1)
+        got = report["scores"].get(key)
+        if got is None or got < float(value):
+            failed.append(f"{key} = {got} < {value}")
+    if failed:
+        print("below threshold: " + "; ".join(failed), file=sys.stderr)
+        return 1
+    return 0
