@@ -73,7 +73,9 @@ class SentenceTransformerEmbedder:
                 self._model = SentenceTransformer(path, device="cpu")
             except (OSError, ValueError) as e:
                 raise ModelError(f"cannot load embedding model {self.name!r}: {e}") from e
-            self._dim = int(self._model.get_sentence_embedding_dimension() or 0)
+            get_dim = (getattr(self._model, "get_embedding_dimension", None)
+                       or self._model.get_sentence_embedding_dimension)
+            self._dim = int(get_dim() or 0)
             log.info("loaded embedding model %s (dim %d)", self.name, self._dim)
         return self._model
 
