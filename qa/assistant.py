@@ -127,7 +127,7 @@ class Assistant:
         s = self.settings
         self.index = load_index(s.index_dir, expect=IndexConfig.from_settings(s))
         self.retriever = HybridRetriever(self.index, self.embedder, s.candidates, s.rrf_k,
-                                         s.dense_weight, s.lexical_weight)
+                                         s.dense_weight, s.lexical_weight, s.adaptive_lexical)
 
     @classmethod
     def load(cls, settings: Settings | None = None, progress: Progress | None = None,
@@ -141,7 +141,8 @@ class Assistant:
             ingest(settings, embedder=embedder, progress=progress)
         index = load_index(settings.index_dir, expect=IndexConfig.from_settings(settings))
         retriever = HybridRetriever(index, embedder, settings.candidates, settings.rrf_k,
-                                    settings.dense_weight, settings.lexical_weight)
+                                    settings.dense_weight, settings.lexical_weight,
+                                    settings.adaptive_lexical)
         fallback = (make_generator(settings, "local")
                     if settings.backend != "local" and settings.fallback == "local" else None)
         return cls(retriever, generator or make_generator(settings), settings, index,

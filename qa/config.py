@@ -40,7 +40,7 @@ class Settings:
     embed_batch_size: int = 16
 
     # chunking (words): small chunks retrieved best for the dense model on this corpus
-    chunk_words: int = 80
+    chunk_words: int = 100
     chunk_overlap_sentences: int = 1
 
     # retrieval
@@ -48,6 +48,7 @@ class Settings:
     rrf_k: int = 60
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
+    adaptive_lexical: bool = True  # lexical weight x share of question words the corpus knows
     top_k: int = 4  # passages given to the model at most
     prompt_budget_tokens: int = 450  # context tokens at most (the main latency lever)
     min_relevance: float = 0.80  # dense cosine below which nothing counts as evidence

@@ -46,6 +46,24 @@ class LexicalIndex:
         rows, scores = self._bm25.retrieve(ids, k=min(k, self._size), show_progress=False)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
 
+    def coverage(self, query: str) -> float:
+        """Share of the query's content words (stop words aside) that occur in the corpus: low for
+        a question in another language than the articles, where BM25 has little to go on.
+
+        >>> LexicalIndex().build(["Alibaba baut Rechenzentren"]).coverage("Wo baut Alibaba?")
+        1.0
+        """
+        if self._size == 0:
+            return 0.0
+        stop = set(self._tokenizer.stopwords or ())
+        words = [w for w in self._tokenizer.splitter(query.lower()) if w not in stop]
+        if not words:
+            return 0.0
+        ids = self._tokenizer.tokenize([query], update_vocab=False, return_as="ids",
+                                       show_progress=False)
+        known = [t for t in ids[0] if t != 0] if ids else []
+        return min(1.0, len(known) / len(words))
+
     def save(self, directory: Path) -> None:
         d = directory / self.DIR
         d.mkdir(parents=True, exist_ok=True)

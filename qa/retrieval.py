@@ -2,8 +2,10 @@
 
 RRF needs no score calibration between a cosine and a BM25 score, which is why it is used here;
 the dense cosine is kept on every hit because abstention and the UI need an absolute measure.
-English questions over German articles: BM25 finds few shared stems, so the dense side carries
-them; fusion still helps when names and numbers match.
+English questions over German articles: BM25 finds few shared stems and its ranking is mostly
+noise, so the lexical weight is scaled by the share of the question's words that occur in the
+corpus at all (``LexicalIndex.coverage``): a German question keeps full weight, an English one
+keeps what its names and numbers earn. No language lists, so it works for any corpus language.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class HybridRetriever:
     rrf_k: int = 60
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
+    adaptive: bool = True  # scale the lexical weight by the question's vocabulary coverage
     last_seconds: float = 0.0
 
     def retrieve(self, question: str, k: int) -> list[Hit]:
@@ -53,7 +56,10 @@ class HybridRetriever:
         dense = self.index.dense.search(q, self.candidates) if self.dense_weight > 0 else []
         lexical = (self.index.lexical.search(question, self.candidates)
                    if self.lexical_weight > 0 else [])
-        fused = rrf_fuse([dense, lexical], [self.dense_weight, self.lexical_weight], self.rrf_k)
+        lexical_weight = self.lexical_weight
+        if self.adaptive and lexical:
+            lexical_weight *= self.index.lexical.coverage(question)
+        fused = rrf_fuse([dense, lexical], [self.dense_weight, lexical_weight], self.rrf_k)
         d_rank = {row: (i, s) for i, (row, s) in enumerate(dense, start=1)}
         l_rank = {row: (i, s) for i, (row, s) in enumerate(lexical, start=1)}
         vectors = self.index.vectors
