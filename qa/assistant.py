@@ -120,6 +120,11 @@ class Assistant:
         self.fallback = fallback  # answers when ``generator`` fails before its first token
         self.embedder = embedder
 
+    def with_generator(self, generator: Generator) -> Assistant:
+        """The same retrieval and index, answering with another generator."""
+        return Assistant(self.retriever, generator, self.settings, self.index,
+                         fallback=self.fallback, embedder=self.embedder)
+
     def reload_index(self) -> None:
         """Pick up a new index version (after ingest, upload or delete)."""
         if self.embedder is None:

@@ -52,9 +52,14 @@ class LocalGenerator:
         self.seed = seed
         self._llm = None
         self._lock = threading.Lock()  # one llama context: one generation at a time
+        self._load_lock = threading.Lock()  # two tabs asking at start-up load the model once
 
     @property
     def llm(self):  # noqa: ANN201 - llama_cpp.Llama, imported lazily
+        with self._load_lock:
+            return self._load()
+
+    def _load(self):  # noqa: ANN202
         if self._llm is None:
             from qa.models import ensure_gguf
 

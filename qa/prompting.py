@@ -196,8 +196,9 @@ def support(text: str, passages: Sequence[Passage]) -> float:
 
 def postprocess(raw: str, passages: Sequence[Passage]) -> tuple[str, list[Citation], bool]:
     """Model output -> (answer text, citations, model_refused)."""
-    if is_refusal(raw) or not passages:
-        return raw.strip(), [], True
+    words = re.sub(r"[\[【]\s*\d+(?:\s*[,;]\s*\d+)*\s*[\]】]", " ", raw)
+    if is_refusal(raw) or not passages or not re.search(r"\w{2,}", words):
+        return raw.strip(), [], True  # a refusal, or only markers and punctuation
     text = normalize_markers(raw, {p.n for p in passages})
     text = add_missing_markers(text, passages)
     return text, make_citations(text, passages), False

@@ -105,3 +105,10 @@ def test_support() -> None:
     ps = select_passages("?", [hit("Eddie Wu ist CEO von Alibaba.")], 500, 4)
     assert support("Eddie Wu leitet Alibaba [1].", ps) > 0.5
     assert support("Jack Ma gründete Ant Financial.", ps) == 0.0
+
+
+def test_an_answer_of_only_markers_is_no_answer() -> None:
+    ps = select_passages("?", [hit("Eddie Wu ist CEO.")], 500, 4)
+    assert postprocess("[1] [2]", ps)[2] is True
+    assert postprocess(" [1]. ", ps)[2] is True
+    assert postprocess("Eddie Wu [1].", ps)[2] is False

@@ -1,0 +1,438 @@
+#!/usr/bin/env python
+"""The chat window: ``python ui.py`` (then open the printed URL).
+
+Glue only: it builds one ``Assistant`` and one ``DocumentLibrary`` from the settings and wires
+Gradio callbacks to them. Retrieval, prompting and follow-up rewriting live in ``qa``; the HTML
+comes from ``qa.render`` (which escapes everything); feedback goes through ``qa.feedback``.
+
+    python ui.py                         # http://127.0.0.1:7860
+    python ui.py --port 8080 --model qwen2.5-coder-0.5b
+    python ui.py --host 0.0.0.0          # reachable from other machines (no login: careful)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+_T0 = time.perf_counter()  # start-up time is reported from here, imports included
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402 - after the environment it reads
+
+log = logging.getLogger("qa.ui")
+
+EXAMPLES = [
+    "Um wie viel Prozent stieg die Alibaba-Aktie in Hongkong?",
+    "Welche Rechenzentren plant Alibaba?",
+    "How many parameters does Qwen3-Max have?",
+    "Why did Alibaba's share price rise?",
+]
+LANGUAGES = [("automatisch / auto", "auto"), ("Deutsch", "de"), ("English", "en")]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from qa.cli import _common, _gen
+
+    p = argparse.ArgumentParser(prog="ui.py", description="The qa chat window (Gradio).")
+    g = p.add_argument_group("server")
+    g.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    g.add_argument("--port", type=int, default=None,
+                   help="port (default: the first free one from 7860)")
+    g.add_argument("--share", action="store_true",
+                   help="also open a public gradio.live link (anyone with it can upload/delete)")
+    g.add_argument("--data-dir", help="feedback and trash folder (default: data)")
+    g.add_argument("--no-warmup", action="store_true",
+                   help="do not load the models in the background after start")
+    _common(p)
+    _gen(p)
+    return p.parse_args(argv)
+
+
+def make_settings(args: argparse.Namespace):  # noqa: ANN201 - qa.Settings
+    from qa.cli import _settings
+
+    settings = _settings(args)
+    return settings.replace(data_dir=args.data_dir) if args.data_dir else settings
+
+
+class App:
+    """Per-process parts shared by all browser sessions; per-session data is in gr.State."""
+
+    def __init__(self, settings: Any) -> None:
+        from qa.assistant import Assistant
+        from qa.documents import DocumentLibrary
+
+        self.settings = settings
+        self.assistant = Assistant.load(settings)
+        self.library = DocumentLibrary(settings, self.assistant.embedder)
+        self.feedback_path = settings.data_dir / "feedback.jsonl"
+        self._generators = {(settings.backend, self.current_model()): self.assistant.generator}
+        self._lock = threading.Lock()
+
+    # -- models ------------------------------------------------------------------------------
+    def current_model(self) -> str:
+        s = self.settings
+        return s.openai_model if s.backend == "openai" else s.llm
+
+    def backends(self) -> list[str]:
+        s = self.settings
+        hosted = s.backend == "openai" or bool(s.openai_api_key)
+        return ["local", "openai"] if hosted else ["local"]
+
+    def models(self, backend: str) -> list[str]:
+        from qa.models import MODELS
+
+        if backend == "openai":
+            return [self.settings.openai_model]
+        names = list(MODELS)
+        if self.settings.llm not in names:
+            names.insert(0, self.settings.llm)
+        return names
+
+    def assistant_for(self, backend: str, model: str):  # noqa: ANN201 - qa.Assistant
+        """The shared assistant, with the generator this session chose (created once)."""
+        from qa.assistant import make_generator
+        from qa.errors import InputError
+
+        if backend not in self.backends() or model not in self.models(backend):
+            raise InputError(f"model {model!r} of backend {backend!r} is not offered here")
+        key = (backend, model)
+        with self._lock:
+            generator = self._generators.get(key)
+            if generator is None:
+                s = self.settings.replace(backend=backend, **(
+                    {"openai_model": model} if backend == "openai" else {"llm": model}))
+                generator = self._generators[key] = make_generator(s)
+        base = self.assistant
+        if generator is base.generator:
+            return base
+        return base.with_generator(generator)
+
+    def lookup(self, source: str):  # noqa: ANN201 - Document | None
+        index = self.assistant.index
+        return index.document(source) if index is not None else None
+
+    def reload(self) -> None:
+        self.assistant.reload_index()
+        index = self.assistant.index
+        if index is not None:  # load now, not on the next question
+            _ = index.dense, index.lexical
+
+    def warm_up(self) -> None:
+        """Load the embedder, the indexes and the answer model before the first question."""
+        from qa.generators import generate
+
+        t0 = time.perf_counter()
+        try:
+            self.assistant.retrieve("Aufwärmen")
+            generate(self.assistant.generator, [{"role": "user", "content": "Hi"}], max_tokens=1)
+            log.info("warmed up in %.1f s", time.perf_counter() - t0)
+        except Exception as e:  # noqa: BLE001 - a failed warm-up shows on the first question
+            log.warning("warm-up failed: %s", e)
+
+
+# -- callbacks (module level, so that they read like the UI they drive) ---------------------
+
+def doc_rows(app: App) -> list[list[Any]]:
+    return [[d.title, d.source, f"{d.bytes / 1024:.1f} KB", d.chunks] for d in app.library.list()]
+
+
+def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like the page
+    from qa.assistant import Done, Retrieved, Token
+    from qa.errors import QAError
+    from qa.feedback import record_feedback
+    from qa.render import (
+        esc,
+        md_escape,
+        render_answer,
+        render_empty,
+        render_error,
+        render_partial,
+        render_retrieved,
+        render_sources,
+    )
+
+    s = app.settings
+
+    def respond(message: str, chat: list[dict], turns: list, backend: str, model: str,
+                top_k: float, language: str) -> Iterator[tuple]:
+        message = (message or "").strip()
+        if not message:
+            gr.Warning("Bitte eine Frage eingeben. / Please type a question.")
+            yield gr.skip(), chat, gr.skip(), turns
+            return
+        turn = len(turns)
+        history = [(a.standalone_question or a.question, a.text)
+                   for a in turns[-2:] if a is not None and not a.error]
+        chat = [*chat, {"role": "user", "content": md_escape(message)},
+                {"role": "assistant", "content": "…"}]
+        yield "", chat, render_empty(), turns
+        answer = None
+        try:
+            assistant = app.assistant_for(backend, model)
+            text, passages, standalone, lang = "", (), None, "de"
+            for event in assistant.events(message, language=None if language == "auto"
+                                          else language, top_k=int(top_k), history=history):
+                if isinstance(event, Retrieved):
+                    passages, lang = event.passages, event.language
+                    standalone = event.question if event.question != message else None
+                    chat[-1] = {"role": "assistant",
+                                "content": render_partial("", turn, passages, standalone, lang)}
+                    yield gr.skip(), chat, render_retrieved(passages, turn, app.lookup, lang), turns
+                elif isinstance(event, Token):
+                    text += event.text
+                    chat[-1] = {"role": "assistant",
+                                "content": render_partial(text, turn, passages, standalone, lang)}
+                    yield gr.skip(), chat, gr.skip(), turns
+                elif isinstance(event, Done):
+                    answer = event.answer
+            if answer is None:
+                raise QAError("the answer pipeline ended without an answer")
+            chat[-1] = {"role": "assistant", "content": render_answer(answer, turn)}
+            yield gr.skip(), chat, render_sources(answer, turn, app.lookup), [*turns, answer]
+        except QAError as e:  # InputError included: shown in the chat, the UI keeps working
+            log.warning("question failed: %s", e)
+            chat[-1] = {"role": "assistant", "content": render_error(str(e))}
+            yield gr.skip(), chat, gr.skip(), [*turns, None]
+        except Exception as e:  # noqa: BLE001 - a bug must not leave the chat hanging
+            log.exception("question failed")
+            chat[-1] = {"role": "assistant",
+                        "content": render_error(f"internal error ({type(e).__name__}); "
+                                                "see the server log")}
+            yield gr.skip(), chat, gr.skip(), [*turns, None]
+
+    def show_turn(turns: list, evt: gr.SelectData):  # noqa: ANN202
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        turn = int(index) // 2
+        if 0 <= turn < len(turns) and turns[turn] is not None:
+            return render_sources(turns[turn], turn, app.lookup)
+        return gr.skip()
+
+    def on_like(turns: list, evt: gr.LikeData, request: gr.Request) -> None:
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        turn = int(index) // 2
+        answer = turns[turn] if 0 <= turn < len(turns) else None
+        if answer is None or evt.liked not in (True, False, "Like", "Dislike"):
+            return
+        rating = "up" if evt.liked in (True, "Like") else "down"
+        try:
+            record_feedback(app.feedback_path, answer, rating,
+                            session=getattr(request, "session_hash", None))
+        except (OSError, QAError) as e:
+            gr.Warning(f"Feedback konnte nicht gespeichert werden: {e}")
+            return
+        gr.Info("Danke für das Feedback! / Thanks for the feedback!")
+
+    def pick_example(evt: gr.SelectData) -> str:
+        value = evt.value
+        return value.get("text", "") if isinstance(value, dict) else str(value)
+
+    def on_backend(backend: str):  # noqa: ANN202
+        models = app.models(backend)
+        return gr.update(choices=models, value=models[0])
+
+    def doc_choices() -> list[str]:
+        return [d.source for d in app.library.list()]
+
+    def refresh():  # noqa: ANN202 - after an action of this user: the choice is reset
+        return doc_rows(app), gr.update(choices=doc_choices(), value=None)
+
+    def refresh_list():  # noqa: ANN202 - on opening the tab: the user's choice stays
+        return doc_rows(app), gr.update(choices=doc_choices())
+
+    def status(kind: str, text: str) -> str:
+        return f'<div class="qa-status qa-status-{esc(kind)}">{esc(text)}</div>'
+
+    def embed_progress(progress: gr.Progress):  # noqa: ANN202
+        def update(done: int, total: int) -> None:
+            progress((done, total), desc="Indexing (embedding chunks)", unit="chunks")
+        return update
+
+    def add_docs(files: list[str] | None, replace: bool, progress=gr.Progress()):  # noqa: ANN202, B008
+        if not files:
+            return (status("warn", "Choose one or more .txt, .md, .html or .pdf files first."),
+                    *refresh(), gr.skip())
+        progress(0, desc="Checking files")
+        try:
+            result = app.library.add([Path(f) for f in files], progress=embed_progress(progress),
+                                     replace=bool(replace))
+        except QAError as e:
+            return status("error", f"Nothing was added: {e}"), *refresh(), gr.skip()
+        if not result.ok:
+            return status("error", result.summary()), *refresh(), gr.skip()
+        app.reload()
+        return status("ok", result.summary().capitalize()), *refresh(), None
+
+    def delete_doc(source: str | None):  # noqa: ANN202
+        if not source:
+            return status("warn", "Choose a document to delete."), *refresh(), gr.skip()
+        try:
+            result = app.library.delete(source)
+        except QAError as e:
+            return status("error", str(e)), *refresh(), gr.skip()
+        app.reload()
+        return status("ok", result.summary().capitalize()), *refresh(), ""
+
+    def rebuild(progress=gr.Progress()):  # noqa: ANN202, B008
+        progress(0, desc="Reading the articles")
+        try:
+            report, skipped = app.library.rebuild(progress=embed_progress(progress))
+        except QAError as e:
+            return status("error", str(e)), *refresh()
+        app.reload()
+        text = report.summary().capitalize()
+        if skipped:
+            text += "; skipped: " + "; ".join(f"{x.path} ({x.reason})" for x in skipped)
+        return status("ok" if not skipped else "warn", text), *refresh()
+
+    def view_doc(source: str | None) -> str:
+        from qa.render import render_document
+
+        doc = app.lookup(source) if source else None
+        return render_document(doc) if doc is not None else ""
+
+    backends = app.backends()
+    with gr.Blocks(title="Fragen an die Artikel", analytics_enabled=False) as demo:
+        turns = gr.State([])
+        gr.Markdown("## Fragen an die Artikel · Ask the articles\n"
+                    "Antworten nur aus den indexierten Artikeln, mit Quellen. "
+                    "Answers come only from the indexed articles, with sources.")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=360):
+                    chatbot = gr.Chatbot(
+                        elem_id="qa-chat", height=560, buttons=["copy"],
+                        examples=[{"text": q} for q in EXAMPLES], latex_delimiters=[],
+                        placeholder="Fragen Sie etwas über die Artikel – auf Deutsch oder "
+                                    "Englisch. / Ask about the articles in German or English.",
+                        layout="panel", show_label=False)
+                    with gr.Row():
+                        question = gr.Textbox(
+                            elem_id="qa-question", show_label=False, scale=5, lines=1,
+                            max_lines=4, placeholder="Frage / question …", autofocus=True,
+                            max_length=s.max_question_chars)
+                        send = gr.Button("Fragen", variant="primary", scale=1,
+                                         elem_id="qa-send")
+                    clear = gr.Button("Neues Gespräch / new chat", size="sm",
+                                      elem_id="qa-clear")
+                with gr.Column(scale=2, min_width=320):
+                    sources = gr.HTML(render_empty(), elem_id="qa-sources-panel",
+                                      js_on_load=None, padding=True, max_height=720)
+            with gr.Tab("Dokumente / documents", id="documents") as docs_tab:
+                table = gr.Dataframe(doc_rows(app), headers=["Title", "File", "Size", "Chunks"],
+                                     datatype=["str", "str", "str", "number"],
+                                     interactive=False, elem_id="qa-docs", wrap=True)
+                with gr.Row():
+                    upload = gr.File(label="Add articles (.txt, .md, .html, .pdf)",
+                                     file_count="multiple", type="filepath",
+                                     elem_id="qa-upload", scale=3)
+                    with gr.Column(scale=1):
+                        replace = gr.Checkbox(label="Replace documents with the same name")
+                        add_btn = gr.Button("Add to the index", variant="primary",
+                                            elem_id="qa-add")
+                doc_status = gr.HTML("", elem_id="qa-doc-status", js_on_load=None)
+                with gr.Row():
+                    doc_pick = gr.Dropdown(doc_choices(), label="Document", value=None,
+                                           elem_id="qa-doc-pick", scale=3)
+                    view_btn = gr.Button("Show", elem_id="qa-view", scale=1)
+                    delete_btn = gr.Button("Delete (to trash)", variant="stop",
+                                           elem_id="qa-delete", scale=1)
+                    rebuild_btn = gr.Button("Rebuild index from folder", elem_id="qa-rebuild",
+                                            scale=1)
+                article = gr.HTML("", elem_id="qa-article-view", js_on_load=None, padding=True)
+            with gr.Tab("Einstellungen / settings", id="settings"):
+                backend = gr.Radio(backends, value=s.backend, label="Backend",
+                                   elem_id="qa-backend", visible=len(backends) > 1)
+                model = gr.Dropdown(app.models(s.backend), value=app.current_model(),
+                                    label="Model (the local ones run on this computer)",
+                                    elem_id="qa-model")
+                top_k = gr.Slider(1, 8, value=s.top_k, step=1, label="Passages given to the model",
+                                  elem_id="qa-topk")
+                language = gr.Radio(LANGUAGES, value=s.language, label="Answer language",
+                                    elem_id="qa-language")
+                gr.Markdown(f"Index: `{esc(s.index_dir)}` · articles: `{esc(s.corpus_dir)}` · "
+                            f"feedback: `{esc(app.feedback_path)}`")
+
+        ask_inputs = [question, chatbot, turns, backend, model, top_k, language]
+        ask_outputs = [question, chatbot, sources, turns]
+        for trigger in (question.submit, send.click):
+            trigger(respond, ask_inputs, ask_outputs, concurrency_limit=16,
+                    concurrency_id="ask", show_progress="hidden")
+        chatbot.example_select(pick_example, None, question, queue=False).then(
+            respond, ask_inputs, ask_outputs, concurrency_limit=16, concurrency_id="ask",
+            show_progress="hidden")
+        chatbot.like(on_like, [turns], None, queue=False)
+        chatbot.select(show_turn, [turns], sources, queue=False)
+        clear.click(lambda: ([], [], render_empty(), ""), None,
+                    [chatbot, turns, sources, question], queue=False)
+        chatbot.clear(lambda: ([], render_empty()), None, [turns, sources], queue=False)
+        backend.change(on_backend, backend, model, queue=False)
+
+        docs_out = [doc_status, table, doc_pick]
+        add_btn.click(add_docs, [upload, replace], [*docs_out, upload],
+                      concurrency_limit=1, concurrency_id="documents")
+        delete_btn.click(delete_doc, doc_pick, [*docs_out, article],
+                         concurrency_limit=1, concurrency_id="documents")
+        rebuild_btn.click(rebuild, None, docs_out, concurrency_limit=1,
+                          concurrency_id="documents")
+        view_btn.click(view_doc, doc_pick, article, queue=False)
+        doc_pick.change(view_doc, doc_pick, article, queue=False)
+        demo.load(refresh_list, None, [table, doc_pick], queue=False)
+        docs_tab.select(refresh_list, None, [table, doc_pick], queue=False)
+    return demo
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not args.debug:
+        logging.getLogger("qa").setLevel(logging.INFO)
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+    from qa.errors import QAError
+
+    try:
+        settings = make_settings(args)
+        app = App(settings)
+    except QAError as e:
+        if args.debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    from qa.render import CSS
+
+    demo = build(app)
+    demo.queue(default_concurrency_limit=4)
+    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                              font_mono=["ui-monospace", "monospace"])
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
+                prevent_thread_lock=True, theme=theme, css=CSS + UI_CSS, quiet=True,
+                max_file_size=settings.max_file_bytes, ssr_mode=False, show_error=False)
+    url = demo.local_url or f"http://{args.host}:{args.port}/"
+    print(f"qa UI running at {url} (started in {time.perf_counter() - _T0:.1f} s)", flush=True)
+    if demo.share_url:
+        print(f"public link: {demo.share_url}", flush=True)
+    if not args.no_warmup:
+        threading.Thread(target=app.warm_up, name="warm-up", daemon=True).start()
+    demo.block_thread()  # until Ctrl-C
+    return 0
+
+
+UI_CSS = """
+.qa-status { padding: .4em .7em; border-radius: 6px; margin: .3em 0; }
+.qa-status-ok { background: rgba(40,160,80,.12); }
+.qa-status-warn { background: rgba(240,160,32,.15); }
+.qa-status-error { background: rgba(220,50,50,.12); }
+"""
+
+if __name__ == "__main__":
+    sys.exit(main())
