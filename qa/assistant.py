@@ -212,8 +212,11 @@ class Assistant:
                 error = str(e)
             break
         if error:  # a broken answer is shown as broken, never silently truncated
-            text, citations, refused = postprocess(raw, passages) if raw else ("", [], False)
-            text = (text + " …" if text else "") + f" [answer incomplete: {error}]"
+            if raw:
+                text, citations, _ = postprocess(raw, passages)
+                text = f"{text} … [answer incomplete: {error}]"
+            else:
+                text, citations = f"[no answer: {error}]", []
             abstained = False
         else:
             text, citations, refused = postprocess(raw, passages)

@@ -103,7 +103,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         answer = assistant.ask(question)
         print(json.dumps(answer.to_dict(args.id), ensure_ascii=False, indent=None))
-        return 0
+        return 1 if answer.error else 0
     streamed = False
     for event in assistant.events(question):
         if isinstance(event, Token) and sys.stdout.isatty():
@@ -120,6 +120,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             if lines:
                 print("\nSources:")
                 print("\n".join(lines))
+            return 1 if a.error else 0
     return 0
 
 

@@ -51,7 +51,6 @@ class Settings:
     adaptive_lexical: bool = True  # lexical weight x share of question words the corpus knows
     top_k: int = 4  # passages given to the model at most
     prompt_budget_tokens: int = 450  # context tokens at most (the main latency lever)
-    min_relevance: float = 0.80  # dense cosine below which nothing counts as evidence
 
     # generation
     backend: str = "local"
