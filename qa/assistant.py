@@ -28,6 +28,7 @@ from qa.prompting import (
     detect_language,
     postprocess,
     select_passages,
+    unsupported_numbers,
 )
 from qa.retrieval import HybridRetriever, Retriever
 from qa.types import Answer, Hit, Passage, Timings
@@ -220,7 +221,10 @@ class Assistant:
             abstained = False
         else:
             text, citations, refused = postprocess(raw, passages)
-            abstained = refused or not citations
+            invented = unsupported_numbers(text, passages, q) if not refused else set()
+            if invented:
+                log.info("abstaining: the answer has numbers no passage holds: %s", invented)
+            abstained = refused or not citations or bool(invented)
             if abstained:
                 text = ABSTAIN_TEXT[lang]
                 citations = []

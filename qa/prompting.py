@@ -22,17 +22,20 @@ ABSTAIN_TEXT = {
     "en": "The articles do not say.",
 }
 
+# The model is not asked to write [n] markers: measured on the gold set, the 1.5B model then
+# often answered with markers only ("[1] [2]"). Citations are attached afterwards by term overlap
+# (``add_missing_markers``); markers the model writes anyway are kept when they are valid.
 SYSTEM_PROMPT = (
-    "You answer questions about news articles using only the numbered passages given with the "
-    "question. Facts not in the passages are forbidden. After each statement put the number of "
-    "its passage in square brackets, like [1]. Be brief: one to three sentences. If the passages "
-    f"do not contain the answer, reply exactly: {NOT_FOUND}"
+    "You answer questions about news articles. Use only facts from the passages given with the "
+    "question, never facts from elsewhere. Answer in one to three complete sentences and keep the "
+    "exact numbers, names and places of the passages. Only if no passage says anything that "
+    f"answers the question, reply exactly: {NOT_FOUND}"
 )
 INSTRUCTION = {
-    "de": "Antworte auf Deutsch, kurz, nur mit Fakten aus den Textstellen, jede Aussage mit [n] "
-          f"belegt. Steht die Antwort nicht in den Textstellen, schreibe nur {NOT_FOUND}.",
-    "en": "Answer in English, briefly, only with facts from the passages, each statement cited "
-          f"with [n]. If the passages do not contain the answer, write only {NOT_FOUND}.",
+    "de": "Antworte auf Deutsch in ganzen Sätzen, mit den genauen Zahlen und Namen aus den "
+          "Textstellen.",
+    "en": "Answer in English in complete sentences, with the exact numbers and names from the "
+          "passages.",
 }
 
 _DE = set("der die das und ist nicht ein eine wie was wer wann wo warum welche welcher welches "
@@ -192,6 +195,31 @@ def support(text: str, passages: Sequence[Passage]) -> float:
     for p in passages:
         pool |= _terms(p.text)
     return len(terms & pool) / len(terms)
+
+
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
+
+
+def _numbers(text: str) -> set[str]:
+    from qa.metrics import normalize_numbers
+
+    return set(_NUMBER.findall(normalize_numbers(re.sub(r"\[\d+\]", " ", text))))
+
+
+def unsupported_numbers(answer: str, passages: Sequence[Passage], question: str = "") -> set[str]:
+    """Numbers in the answer that neither the passages nor the question contain, compared in one
+    notation ("35,8 %" = "35.8 percent", "acht" = "8"). On the gold set every such number was
+    invented by the model, mostly for questions the articles do not answer.
+
+    >>> from qa.types import Chunk
+    >>> p = select_passages("?", [Hit(Chunk("i", "d", "a", "T", "Es sind acht Prozent.", 0, 21), 1.0)], 99, 1)
+    >>> sorted(unsupported_numbers("It rose 8% [1], to 125 dollars.", p))
+    ['125']
+    """
+    known = _numbers(question)
+    for p in passages:
+        known |= _numbers(p.text)
+    return _numbers(answer) - known
 
 
 def postprocess(raw: str, passages: Sequence[Passage]) -> tuple[str, list[Citation], bool]:

@@ -11,6 +11,7 @@ from qa.prompting import (
     postprocess,
     select_passages,
     support,
+    unsupported_numbers,
 )
 from qa.types import Chunk, Hit
 
@@ -57,7 +58,7 @@ def test_messages_put_passages_before_the_question_and_instruction_last() -> Non
     assert msgs[0]["role"] == "system" and NOT_FOUND in msgs[0]["content"]
     user = msgs[1]["content"]
     assert user.index("[1] Eddie Wu ist CEO.") < user.index("Frage: Wer ist CEO?")
-    assert user.rstrip().endswith(f"schreibe nur {NOT_FOUND}.")
+    assert user.rstrip().endswith("mit den genauen Zahlen und Namen aus den Textstellen.")
     en = build_messages("Who is CEO?", ps, "en")[1]["content"]
     assert "Question: Who is CEO?" in en and "Answer in English" in en
     # the system prompt is identical for every question (llama.cpp caches it)
@@ -112,3 +113,10 @@ def test_an_answer_of_only_markers_is_no_answer() -> None:
     assert postprocess("[1] [2]", ps)[2] is True
     assert postprocess(" [1]. ", ps)[2] is True
     assert postprocess("Eddie Wu [1].", ps)[2] is False
+
+
+def test_invented_numbers_are_found() -> None:
+    ps = select_passages("?", [hit("Der Anteil liegt bei 35,8 Prozent, ByteDance hat 14,8%.")], 500, 4)
+    assert unsupported_numbers("Alibaba hält 35.8 percent [1].", ps) == set()
+    assert unsupported_numbers("Es kostet 0,01 USD [1].", ps) == {"0.01"}
+    assert unsupported_numbers("Seit 2021 [1].", ps, question="Was geschah seit 2021?") == set()
