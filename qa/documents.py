@@ -24,6 +24,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import fcntl
 import logging
@@ -290,7 +291,7 @@ class DocumentLibrary:
                 tmp.unlink(missing_ok=True)
         return result
 
-    def _commit(self, staged: list[tuple[Path, str, Document, bool]],
+    def _commit(self, staged: builtins.list[tuple[Path, str, Document, bool]],
                 current: dict[str, Document], result: AddResult,
                 progress: Progress | None) -> None:
         placed: list[Path] = []
@@ -359,7 +360,7 @@ class DocumentLibrary:
         return DeleteResult(source, trashed, report)
 
     def rebuild(self, progress: Progress | None = None,
-                full: bool = True) -> tuple[IngestReport, list[Skipped]]:
+                full: bool = True) -> tuple[IngestReport, builtins.list[Skipped]]:
         """Index exactly the readable files of the corpus folder (``full``: embed every chunk
         again; otherwise reuse the vectors of unchanged chunks). Unreadable files are skipped
         and returned; with no readable file at all the index is left as it was."""

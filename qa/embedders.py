@@ -29,7 +29,9 @@ class Embedder(Protocol):
     """Turns texts into L2-normalised vectors; ``kind`` selects query or passage encoding."""
 
     name: str
-    dim: int
+
+    @property
+    def dim(self) -> int: ...
 
     def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray: ...
 
@@ -80,7 +82,7 @@ class SentenceTransformerEmbedder:
         return self._model
 
     @property
-    def dim(self) -> int:  # type: ignore[override]
+    def dim(self) -> int:
         if self._dim is None:
             _ = self.model
         assert self._dim is not None

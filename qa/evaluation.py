@@ -119,7 +119,7 @@ def score(settings: Settings, gold: list[dict[str, Any]], rows: list[dict[str, A
         for r in answers.per_question:
             per_q[r["id"]].update(r)
     scores.update({f"latency_{k}": v for k, v in
-                   metrics.latency_metrics([r.get("timings") | {"prompt_tokens": r.get("prompt_tokens")}
+                   metrics.latency_metrics([(r.get("timings") or {}) | {"prompt_tokens": r.get("prompt_tokens")}
                                             for r in rows]).items()})
     per_question = list(per_q.values())
     for row in rows:  # the raw material next to its scores

@@ -24,7 +24,7 @@ class LexicalIndex:
         from bm25s.tokenization import Tokenizer
 
         self.language = language
-        stop = {"german": "de", "english": "en"}.get(language, [])
+        stop: str | list[str] = {"german": "de", "english": "en"}.get(language, [])
         self._tokenizer = Tokenizer(stemmer=Stemmer.Stemmer(language), stopwords=stop, lower=True)
         self._bm25 = bm25s.BM25()
         self._size = 0

@@ -38,12 +38,10 @@ INSTRUCTION = {
           "passages.",
 }
 
-_DE = set("der die das und ist nicht ein eine wie was wer wann wo warum welche welcher welches "
-          "hat haben wird werden mit für von auf im den dem des zu zum zur auch sich viel viele "
-          "gibt es sind war waren über nach bei aus oder noch kann".split())
-_EN = set("the and is are was were what who when where why which how does do did has have will "
-          "with for from of on in to a an it its by about many much much there this that as at "
-          "be or can".split())
+_DE = frozenset(
+    ["der", "die", "das", "und", "ist", "nicht", "ein", "eine", "wie", "was", "wer", "wann", "wo", "warum", "welche", "welcher", "welches", "hat", "haben", "wird", "werden", "mit", "für", "von", "auf", "im", "den", "dem", "des", "zu", "zum", "zur", "auch", "sich", "viel", "viele", "gibt", "es", "sind", "war", "waren", "über", "nach", "bei", "aus", "oder", "noch", "kann"])
+_EN = frozenset(
+    ["the", "and", "is", "are", "was", "were", "what", "who", "when", "where", "why", "which", "how", "does", "do", "did", "has", "have", "will", "with", "for", "from", "of", "on", "in", "to", "a", "an", "it", "its", "by", "about", "many", "much", "there", "this", "that", "as", "at", "be", "or", "can"])
 _WORD = re.compile(r"\w+", re.U)
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
 

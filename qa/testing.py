@@ -65,5 +65,4 @@ class FakeGenerator:
             m = re.search(r"^\[1\] ([^\n]+)", prompt, re.M)
             first = re.split(r"(?<=[.!?])\s", m.group(1).strip())[0] if m else "Keine Angabe."
             reply = f"{first} [1]"
-        for piece in re.findall(r"\S+\s*", reply):
-            yield piece
+        yield from re.findall(r"\S+\s*", reply)
