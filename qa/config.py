@@ -50,7 +50,7 @@ class Settings:
     lexical_weight: float = 1.0
     adaptive_lexical: bool = True  # lexical weight x share of question words the corpus knows
     top_k: int = 4  # passages given to the model at most
-    prompt_budget_tokens: int = 450  # context tokens at most (the main latency lever)
+    prompt_budget_tokens: int = 300  # context tokens at most: latency, and the 1.5B model answers better with less
 
     # generation
     backend: str = "local"
