@@ -184,17 +184,6 @@ def make_citations(text: str, passages: Sequence[Passage]) -> list[Citation]:
     return cites
 
 
-def support(text: str, passages: Sequence[Passage]) -> float:
-    """Share of the answer's content terms that occur in the passages (0..1)."""
-    terms = _terms(re.sub(r"\[\d+\]", "", text))
-    if not terms:
-        return 0.0
-    pool: set[str] = set()
-    for p in passages:
-        pool |= _terms(p.text)
-    return len(terms & pool) / len(terms)
-
-
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 
 

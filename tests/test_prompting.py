@@ -10,7 +10,6 @@ from qa.prompting import (
     normalize_markers,
     postprocess,
     select_passages,
-    support,
     unsupported_numbers,
 )
 from qa.types import Chunk, Hit
@@ -100,12 +99,6 @@ def test_postprocess_refusal_and_unknown_markers() -> None:
     assert postprocess(NOT_FOUND, ps)[2] is True
     answer, cites, _ = postprocess("Eddie Wu [7] ist CEO [1].", ps)
     assert answer == "Eddie Wu ist CEO [1]." and [c.n for c in cites] == [1]
-
-
-def test_support() -> None:
-    ps = select_passages("?", [hit("Eddie Wu ist CEO von Alibaba.")], 500, 4)
-    assert support("Eddie Wu leitet Alibaba [1].", ps) > 0.5
-    assert support("Jack Ma gründete Ant Financial.", ps) == 0.0
 
 
 def test_an_answer_of_only_markers_is_no_answer() -> None:
