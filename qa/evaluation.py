@@ -31,7 +31,12 @@ log = logging.getLogger(__name__)
 DEFAULT_GOLD = Path("eval/gold.jsonl")
 DEFAULT_REPORTS = Path("eval/reports")
 HEADLINE = ["hit@5", "mrr", "fact_accuracy", "abstention_precision", "abstention_recall",
-            "cited_right_file"]
+            "abstention_accuracy", "cited_right_file"]
+
+
+# aggregate name -> the per-question field it averages (for the breakdown columns)
+PER_QUESTION_KEY = {"mrr": "rr", "fact_accuracy": "fact_correct",
+                    "abstention_accuracy": "abstention_correct"}
 
 
 def load_gold(path: Path) -> list[dict[str, Any]]:
@@ -150,7 +155,7 @@ def summary_markdown(report: dict[str, Any], title: str) -> str:
     s = report["scores"]
     keys = [k for k in ["hit@1", "hit@3", "hit@5", "hit@10", "recall@5", "mrr", "ndcg@10",
                         "fact_accuracy", "fact_recall", "abstention_precision",
-                        "abstention_recall", "cited_right_file", "citation_overlap",
+                        "abstention_recall", "abstention_accuracy", "cited_right_file", "citation_overlap",
                         "marker_support", "latency_retrieve_s_p50", "latency_first_token_s_p50",
                         "latency_total_s_p50", "latency_total_s_p95",
                         "latency_prompt_tokens_p50"] if k in s]
@@ -161,8 +166,9 @@ def summary_markdown(report: dict[str, Any], title: str) -> str:
            "| metric | all | " + " | ".join(report["breakdown"]) + " |",
            "|---|---|" + "---|" * len(report["breakdown"])]
     for k in keys:
-        cells = [f"{report['breakdown'][g].get(k.replace('mrr', 'rr'), float('nan')):.2f}"
-                 if k.replace("mrr", "rr") in report["breakdown"][g] else "" for g in report["breakdown"]]
+        row_key = PER_QUESTION_KEY.get(k, k)
+        cells = [f"{report['breakdown'][g][row_key]:.2f}" if row_key in report["breakdown"][g]
+                 else "" for g in report["breakdown"]]
         out.append(f"| {k} | {s[k]:.3f} | " + " | ".join(cells) + " |")
     misses = [r for r in report["per_question"] if r.get("fact_correct") == 0.0
               or r.get("abstention_correct") == 0.0 or r.get("hit@5") == 0.0]
@@ -189,7 +195,7 @@ def chart(report: dict[str, Any], path: Path, title: str) -> None:
     width = 0.8 / len(groups)
     for gi, g in enumerate(groups):
         vals = [report["scores"][k] if g == "all" else
-                report["breakdown"][g].get(k.replace("mrr", "rr"), 0.0) for k in keys]
+                report["breakdown"][g].get(PER_QUESTION_KEY.get(k, k), 0.0) for k in keys]
         ax.bar([i + gi * width for i in range(len(keys))], vals, width, label=g)
     ax.set_xticks([i + width * (len(groups) - 1) / 2 for i in range(len(keys))], keys, fontsize=8)
     ax.set_ylim(0, 1.05)
