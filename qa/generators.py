@@ -2,8 +2,8 @@
 
 A generator turns chat messages into a stream of text pieces; that is the whole seam, so the
 assistant does not know which backend answers. The local generator runs a GGUF model with
-llama-cpp-python (the model's own chat template applies); it is loaded on first use and keeps
-llama.cpp's prompt cache, so the fixed system prompt is evaluated once per process. Hosted
+llama-cpp-python (the model's own chat template applies); it is loaded on first use. Greedy
+decoding on a fresh context for every question makes answers reproducible. Hosted
 OpenAI-compatible backends live in ``qa.hosted``.
 """
 
@@ -84,6 +84,10 @@ class LocalGenerator:
     def stream(self, messages: Sequence[Message], max_tokens: int = 256,
                temperature: float = 0.0) -> Iterator[str]:
         with self._lock:
+            # Evaluate every prompt from scratch: reusing the previous prompt's KV cache saves
+            # ~0.3 s but makes greedy output depend on the question asked before (batch splits
+            # change the float sums), and the same question must get the same answer.
+            self.llm.reset()
             out = self.llm.create_chat_completion(
                 messages=list(messages), max_tokens=max_tokens, temperature=temperature,
                 top_p=1.0, top_k=1 if temperature == 0 else 40, repeat_penalty=1.05,

@@ -3,8 +3,7 @@ and the post-processing that makes every ``[n]`` point at a real passage.
 
 Prompt tokens are the main latency lever on a CPU (about 45 prompt tokens/s for the 1.5B model
 on 2 cores), so passages are chosen to fit a budget: whole chunks while they fit, then the
-sentences of the next chunk that share most words with the question. The system prompt never
-changes, so llama.cpp evaluates it once per process; everything that varies comes after it.
+sentences of the next chunk that share most words with the question.
 """
 
 from __future__ import annotations

@@ -27,62 +27,56 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     return Assistant.load(settings)  # builds the index with the real embedder
 
 
-@pytest.mark.parametrize(("question", "facts", "source"), [
-    ("Wie viel Geld will Alibaba über drei Jahre in KI-Infrastruktur stecken?",
-     [["53", "380"]], {"000_77272ddfe1add5f4.txt", "003_657e718bdc7988b9.txt"}),
-    ("Welchen Anteil am chinesischen KI-Cloud-Markt hat Alibaba?",
-     [["35,8", "35.8"]], {"004_5d3a0130056c44c1.txt"}),
-    ("How many parameters does Qwen3-Max have?",
-     [["Billion", "trillion", "1 trillion", "one trillion"]],
-     {"002_f183b677dbf21510.txt", "003_657e718bdc7988b9.txt"}),
-    ("In which countries will Alibaba open new data centres first?",
-     [["Brasilien", "Brazil"], ["Frankreich", "France"], ["Niederlande", "Netherlands"]],
-     {"000_77272ddfe1add5f4.txt", "002_f183b677dbf21510.txt", "003_657e718bdc7988b9.txt"}),
-])
-def test_answers_hold_the_fact_and_cite_the_article(assistant: Assistant, question: str,
-                                                    facts: list[list[str]], source: set[str]) -> None:
-    a = assistant.ask(question)
+GOLD = {g["id"]: g for g in map(json.loads, (Path(__file__).resolve().parent.parent / "eval" /
+                                             "gold.jsonl").read_text().splitlines())}
+
+
+@pytest.mark.parametrize("qid", ["q059", "q021", "q063", "q004", "q022", "q060"])
+def test_answers_hold_the_facts_and_cite_the_article(assistant: Assistant, qid: str) -> None:
+    """Gold questions (German and English) that the default configuration answers: a change that
+    breaks one of them is a regression worth a look (see eval/reports for the whole set)."""
+    gold = GOLD[qid]
+    a = assistant.ask(gold["question"])
     assert not a.abstained, a.text
-    for variants in facts:
-        assert fact_present(a.text, variants), (question, a.text)
-    assert set(a.sources) & source, (a.text, a.sources)
-    doc = assistant.index.document(a.citations[0].source)
-    assert doc is not None and doc.text[a.citations[0].start:a.citations[0].end] == a.citations[0].quote
+    assert a.language == gold["language"]
+    for variants in gold["facts"]:
+        assert fact_present(a.text, variants), (gold["question"], a.text)
+    assert set(a.sources) & {e["file"] for e in gold["evidence"]}, (a.text, a.sources)
+    for c in a.citations:
+        doc = assistant.index.document(c.source)
+        assert doc is not None and doc.text[c.start:c.end] == c.quote
 
 
-def test_english_question_gets_an_english_answer(assistant: Assistant) -> None:
-    a = assistant.ask("What share of China's AI cloud market does Alibaba hold?")
-    assert a.language == "en"
-    assert fact_present(a.text, ["35.8", "35,8"]), a.text
-
-
-def test_unanswerable_question_abstains(assistant: Assistant) -> None:
-    a = assistant.ask("Wie heißt der Finanzvorstand (CFO) von Alibaba?")
+@pytest.mark.parametrize("qid", ["q095", "q096"])
+def test_unanswerable_questions_abstain(assistant: Assistant, qid: str) -> None:
+    a = assistant.ask(GOLD[qid]["question"])
     assert a.abstained, a.text
-    assert a.text == "Dazu steht in den Artikeln nichts." and not a.citations
+    assert a.text in ("Dazu steht in den Artikeln nichts.", "The articles do not say.")
+    assert not a.citations and a.passages
 
 
 def test_stream_yields_tokens_incrementally(assistant: Assistant) -> None:
-    pieces = list(assistant.stream("Mit welchem US-Konzern ist Alibaba eine Partnerschaft eingegangen?"))
+    pieces = list(assistant.stream(GOLD["q010"]["question"]))
     assert len(pieces) > 3
-    assert "Nvidia" in "".join(pieces)
+    assert "Xi" in "".join(pieces)
 
 
 def test_cli_ask_json(assistant: Assistant) -> None:
     s = assistant.settings
     out = subprocess.run(
         [sys.executable, "-m", "qa.cli", "ask", "--json", "--index-dir", str(s.index_dir),
-         "--corpus-dir", str(s.corpus_dir), "Wie stark wuchs das Cloud-Geschäft im jüngsten Quartal?"],
+         "--corpus-dir", str(s.corpus_dir), GOLD["q022"]["question"]],
         capture_output=True, text=True, timeout=600, check=True)
     d = json.loads(out.stdout)
     assert set(d) >= {"id", "question", "answer", "abstained", "sources", "citations", "timings",
                       "model"}
-    assert d["model"] == "qwen2.5-coder-1.5b" and "26" in d["answer"]
+    assert d["model"] == "qwen2.5-coder-1.5b" and "14.8" in d["answer"]
+    assert d["sources"] == ["004_5d3a0130056c44c1.txt"]
 
 
 def test_cli_batch_answer(assistant: Assistant, tmp_path: Path) -> None:
     q = tmp_path / "q.jsonl"
-    q.write_text('{"id": "a", "question": "Wer ist CEO von Alibaba?"}\n'
+    q.write_text(json.dumps({"id": "a", "question": GOLD["q005"]["question"]}) + "\n"
                  '{"id": "b", "question": ""}\n', encoding="utf-8")
     out = tmp_path / "a.jsonl"
     s = assistant.settings
@@ -91,4 +85,10 @@ def test_cli_batch_answer(assistant: Assistant, tmp_path: Path) -> None:
                    capture_output=True, text=True, timeout=600, check=True)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["a", "b"]
-    assert "Wu" in rows[0]["answer"] and "empty" in rows[1]["error"]
+    assert "Hangzhou" in rows[0]["answer"] and "empty" in rows[1]["error"]
+
+
+def test_the_same_question_gets_the_same_answer(assistant: Assistant) -> None:
+    first = assistant.ask(GOLD["q021"]["question"]).text
+    assistant.ask(GOLD["q063"]["question"])  # a different prompt in between
+    assert assistant.ask(GOLD["q021"]["question"]).text == first
