@@ -27,7 +27,7 @@ lint:
 	ruff check qa tests ui.py eval
 	mypy qa
 
-eval:                 ## full answer eval with the current settings (slow: ~20 min on 2 cores)
+eval:                 ## full answer eval with the current settings (~7 min on 2 cores)
 	qa eval
 
 eval-retrieval:
