@@ -80,8 +80,7 @@ class App:
 
     # -- models ------------------------------------------------------------------------------
     def current_model(self) -> str:
-        s = self.settings
-        return s.openai_model if s.backend == "openai" else s.llm
+        return self.settings.model
 
     def backends(self) -> list[str]:
         s = self.settings
@@ -109,9 +108,8 @@ class App:
         with self._lock:
             generator = self._generators.get(key)
             if generator is None:
-                s = self.settings.replace(backend=backend, **(
-                    {"openai_model": model} if backend == "openai" else {"llm": model}))
-                generator = self._generators[key] = make_generator(s)
+                generator = self._generators[key] = make_generator(
+                    self.settings.with_model(model, backend))
         base = self.assistant
         if generator is base.generator:
             return base

@@ -80,6 +80,12 @@ def make_embedder(settings: Settings) -> Embedder:
                                        settings.embed_batch_size, settings.threads)
 
 
+def make_retriever(index: Index, embedder: Embedder, settings: Settings) -> HybridRetriever:
+    return HybridRetriever(index, embedder, settings.candidates, settings.rrf_k,
+                           settings.dense_weight, settings.lexical_weight,
+                           settings.adaptive_lexical)
+
+
 def make_generator(settings: Settings, backend: str | None = None) -> Generator:
     backend = backend or settings.backend
     if backend == "local":
@@ -132,8 +138,7 @@ class Assistant:
             raise QAError("this assistant was built without an embedder; cannot reload")
         s = self.settings
         self.index = load_index(s.index_dir, expect=IndexConfig.from_settings(s))
-        self.retriever = HybridRetriever(self.index, self.embedder, s.candidates, s.rrf_k,
-                                         s.dense_weight, s.lexical_weight, s.adaptive_lexical)
+        self.retriever = make_retriever(self.index, self.embedder, s)
 
     @classmethod
     def load(cls, settings: Settings | None = None, progress: Progress | None = None,
@@ -146,9 +151,7 @@ class Assistant:
             log.info("no index in %s: building it from %s", settings.index_dir, settings.corpus_dir)
             ingest(settings, embedder=embedder, progress=progress)
         index = load_index(settings.index_dir, expect=IndexConfig.from_settings(settings))
-        retriever = HybridRetriever(index, embedder, settings.candidates, settings.rrf_k,
-                                    settings.dense_weight, settings.lexical_weight,
-                                    settings.adaptive_lexical)
+        retriever = make_retriever(index, embedder, settings)
         fallback = (make_generator(settings, "local")
                     if settings.backend != "local" and settings.fallback == "local" else None)
         return cls(retriever, generator or make_generator(settings), settings, index,

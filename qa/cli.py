@@ -46,9 +46,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "language": getattr(args, "language", None), "fallback": getattr(args, "fallback", None),
     }
     base = Settings.load(args.config, **overrides)
-    if model:
-        base = base.replace(**({"openai_model": model} if base.backend == "openai" else {"llm": model}))
-    return base
+    return base.with_model(model) if model else base
 
 
 def _progress(desc: str) -> Callable[[int, int], None]:

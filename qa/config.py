@@ -120,6 +120,18 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**{k: _coerce(known[k], v) for k, v in values.items()})
 
+    @property
+    def model(self) -> str:
+        """The model that writes answers: the hosted model name or the local one."""
+        return self.openai_model if self.backend == "openai" else self.llm
+
+    def with_model(self, model: str, backend: str | None = None) -> Settings:
+        """Settings answering with ``model`` on ``backend`` (default: the current backend)."""
+        backend = backend or self.backend
+        if backend == "openai":
+            return dataclasses.replace(self, backend=backend, openai_model=model)
+        return dataclasses.replace(self, backend=backend, llm=model)
+
     def with_strings(self, pairs: dict[str, str]) -> Settings:
         """Override settings given as text (``--set key=value``), converted like env vars."""
         known = {f.name: f for f in fields(self)}

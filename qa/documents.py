@@ -40,7 +40,7 @@ from pathlib import Path
 from qa.config import Settings
 from qa.corpus import SUPPORTED, Skipped, load_corpus, load_file
 from qa.embedders import Embedder
-from qa.errors import IndexMismatchError, InputError, QAError
+from qa.errors import IndexMismatchError, InputError
 from qa.indexing import IndexConfig, IngestReport, current_version, load_index, update_index
 from qa.types import Document
 
@@ -364,11 +364,8 @@ class DocumentLibrary:
         """Index exactly the readable files of the corpus folder (``full``: embed every chunk
         again; otherwise reuse the vectors of unchanged chunks). Unreadable files are skipped
         and returned; with no readable file at all the index is left as it was."""
+        from qa.assistant import ingest
+
         with self._locked():
-            loaded = load_corpus([self.corpus_dir], max_bytes=self.settings.max_file_bytes)
-            if not loaded.documents:
-                why = "; ".join(str(s) for s in loaded.skipped[:5]) or "no supported files"
-                raise QAError(f"no readable articles in {self.corpus_dir} ({why}); "
-                              "the index was left as it was")
-            report = self._update(loaded.documents, progress, rebuild=full)
-        return report, loaded.skipped
+            return ingest(self.settings, [self.corpus_dir], embedder=self.embedder,
+                          rebuild=full, progress=progress)

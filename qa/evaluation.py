@@ -116,7 +116,7 @@ def score(settings: Settings, gold: list[dict[str, Any]], rows: list[dict[str, A
     retrieval = metrics.retrieval_metrics(
         [[tuple(s) for s in r.get("retrieved", [])] for r in rows],
         [metrics.gold_spans(g) for g in gold], ids=ids)
-    per_q = {r["id"]: {k: v for k, v in r.items()} for r in retrieval.per_question}
+    per_q = {r["id"]: dict(r) for r in retrieval.per_question}
     scores: dict[str, Any] = dict(retrieval.scores)
     if not retrieval_only:
         answers = metrics.answer_metrics(rows, gold)

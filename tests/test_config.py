@@ -45,3 +45,13 @@ def test_the_key_never_shows() -> None:
     s = Settings(openai_api_key="sk-SECRET")
     assert "sk-SECRET" not in repr(s)
     assert "openai_api_key" not in s.public_dict()
+
+
+def test_with_model_sets_the_backends_own_field() -> None:
+    s = Settings()
+    assert s.model == "qwen2.5-coder-1.5b"
+    hosted = s.with_model("qwen-plus", "openai")
+    assert (hosted.backend, hosted.openai_model, hosted.llm, hosted.model) == (
+        "openai", "qwen-plus", "qwen2.5-coder-1.5b", "qwen-plus")
+    assert hosted.with_model("qwen-max").openai_model == "qwen-max"
+    assert s.with_model("smollm2-135m").llm == "smollm2-135m"
