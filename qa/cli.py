@@ -92,6 +92,21 @@ def _format_sources(answer: Any) -> Iterator[str]:
         yield f"  [{c.n}] {c.source}: „{quote}“"
 
 
+def _erase(text: str) -> str:
+    """ANSI codes that move the cursor back over ``text`` as the terminal wrapped it and clear
+    from there to the end of the screen.
+
+    >>> _erase("short"), _erase("a\\nb")
+    ('\\r\\x1b[J', '\\x1b[1F\\x1b[J')
+    """
+    import math
+    import shutil
+
+    cols = shutil.get_terminal_size().columns
+    rows = sum(max(1, math.ceil(len(line) / cols)) for line in text.split("\n"))
+    return f"\033[{rows - 1}F\033[J" if rows > 1 else "\r\033[J"
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from qa.assistant import Done, Token
 
@@ -101,15 +116,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
         answer = assistant.ask(question)
         print(json.dumps(answer.to_dict(args.id), ensure_ascii=False, indent=None))
         return 1 if answer.error else 0
-    streamed = False
+    streamed = ""
     for event in assistant.events(question):
         if isinstance(event, Token) and sys.stdout.isatty():
             print(event.text, end="", flush=True)
-            streamed = True
+            streamed += event.text
         elif isinstance(event, Done):
             a = event.answer
-            if streamed:
-                print("\r\033[K", end="")
+            if streamed:  # replace the raw stream with the final text (markers checked)
+                print(_erase(streamed), end="")
             print(a.text)
             if a.error:
                 print(f"error: {a.error}", file=sys.stderr)

@@ -63,3 +63,12 @@ def test_bad_questions_file(tmp_path: Path, corpus: Path) -> None:
             "--index-dir", str(ix), "--embed-model", "fake-embedder")
     assert r.returncode == 2
     assert "q.jsonl:1: expected" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_streamed_text_is_erased_as_the_terminal_wrapped_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.cli import _erase
+
+    monkeypatch.setenv("COLUMNS", "10")
+    assert _erase("kurz") == "\r\033[J"
+    assert _erase("a" * 25) == "\033[2F\033[J"  # three rows on a 10-column terminal
+    assert _erase("eins\nzwei\n" + "x" * 11) == "\033[3F\033[J"
