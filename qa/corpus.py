@@ -9,14 +9,18 @@ and the reason; the rest of the corpus still loads.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
+import os
 import re
+import stat
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qa.cleaning import Dropped, drop_furniture, find_date, find_title
 from qa.types import Document
 
 log = logging.getLogger(__name__)
@@ -24,11 +28,11 @@ log = logging.getLogger(__name__)
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 DEFAULT_MAX_BYTES = 20_000_000
 
-_FURNITURE = [
-    re.compile(r"^(foto|fotos|bild|bildquelle|image|photo|credit)s?\s*:\s*\S.{0,120}$", re.I),
-    re.compile(r"^[\s·•|–—\-*]*$"),  # a lone bullet or separator
-    re.compile(r"^[-*•]?\s*(https?://|www\.)\S+$", re.I),  # a bare URL (source lists)
-]
+_FURNITURE = {
+    "photo credit": re.compile(r"^(foto|fotos|bild|bildquelle|image|photo|credit)s?\s*:\s*\S.{0,120}$", re.I),
+    "lone bullet or separator": re.compile(r"^[\s·•|–—\-*]*$"),
+    "source list": re.compile(r"^[-*•]?\s*(https?://|www\.)\S+$", re.I),  # a bare URL
+}
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 
@@ -51,8 +55,9 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def clean_text(text: str) -> str:
-    """Normalise whitespace and drop furniture lines; never rewrites words.
+def clean_text(text: str, dropped: list[Dropped] | None = None) -> str:
+    """Normalise whitespace and drop furniture lines (``qa.cleaning``); never rewrites words.
+    Dropped lines are appended to ``dropped`` when a list is given.
 
     >>> clean_text("Foto: dpa\\r\\nAlibaba  wächst.   \\n\\n\\n\\n·\\nEnde")
     'Alibaba  wächst.\\n\\nEnde'
@@ -60,50 +65,130 @@ def clean_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     lines = [ln.rstrip() for ln in text.split("\n")]
-    kept = [ln if not any(p.match(ln.strip()) for p in _FURNITURE) or not ln.strip() else None
-            for ln in lines]
-    out = "\n".join(ln for ln in kept if ln is not None)
+    kept: list[str] = []
+    for ln in lines:
+        why = next((w for w, p in _FURNITURE.items() if p.match(ln.strip())), None)
+        if why and ln.strip():
+            if dropped is not None:
+                dropped.append(Dropped(ln.strip(), why))
+        else:
+            kept.append(ln)
+    out, more = drop_furniture("\n".join(kept))
+    if dropped is not None:
+        dropped.extend(more)
     out = re.sub(r"\n{3,}", "\n\n", out)
     return out.strip()
 
 
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))  # 32 first: FF FE 00 00
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """The UTF-16/32 encoding a byte-order mark names or the pattern of NUL bytes shows (text
+    that is mostly Latin script has a zero high byte in every code unit), else None.
+
+    >>> _wide_encoding("Die Größe".encode("utf-16-le")), _wide_encoding("Text".encode("utf-32-be"))
+    ('utf-16-le', 'utf-32-be')
+    >>> _wide_encoding(codecs.BOM_UTF16_LE + "Ä".encode("utf-16-le"))
+    'utf-16'
+    >>> _wide_encoding(b"\\x00\\x01\\x02binary" * 10) is None
+    True
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return encoding
+    sample = data[:8192]
+    if b"\x00" not in sample:
+        return None
+
+    def zeros(step: int, offset: int) -> float:
+        units = sample[offset:len(sample) // step * step:step]
+        return units.count(0) / len(units) if units else 0.0
+
+    if len(sample) >= 8:
+        z = [zeros(4, i) for i in range(4)]
+        if min(z[1:]) > 0.9 and z[0] < 0.5:
+            return "utf-32-le"
+        if min(z[:3]) > 0.9 and z[3] < 0.5:
+            return "utf-32-be"
+    even, odd = zeros(2, 0), zeros(2, 1)
+    if odd > 0.3 and even < 0.05:
+        return "utf-16-le"
+    if even > 0.3 and odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _too_many_controls(text: str) -> bool:
+    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t")
+    return controls > max(2, len(text) // 200)
+
+
 def _decode(data: bytes, name: str) -> str:
+    """Text from UTF-8 (with or without BOM), UTF-16/32 (BOM or NUL pattern, as Windows tools
+    write them) or Windows-1252; ``ValueError`` with the reason for anything else."""
+    wide = _wide_encoding(data)
+    if wide:
+        try:
+            text = data.decode(wide)
+        except UnicodeDecodeError as e:
+            raise ValueError(f"binary content (NUL bytes), not text (not valid {wide.upper()} "
+                             "either)") from e
+        if _too_many_controls(text):
+            raise ValueError("binary content (NUL bytes), not text")
+        log.info("%s read as %s", name, wide.upper())
+        return text
     if b"\x00" in data[:8192]:
         raise ValueError("binary content (NUL bytes), not text")
-    for enc in ("utf-8-sig",):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            pass
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
     # Latin-1 family files are common for German text; cp1252 decodes any byte but 5, so check
     # that the result looks like text before trusting it.
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError as e:
         raise ValueError("not UTF-8 and not Windows-1252 text") from e
-    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t")
-    if controls > max(2, len(text) // 200):
+    if _too_many_controls(text):
         raise ValueError("undecodable bytes: neither UTF-8 nor Windows-1252 text")
     log.warning("%s is not UTF-8; read as Windows-1252", name)
     return text
 
 
-def _markdown_to_text(md: str) -> str:
+def _markdown_to_text(md: str) -> tuple[str, str]:
+    """Plain text and the first ``#`` heading (the title, "" when there is none)."""
     md = re.sub(r"```.*?```", "", md, flags=re.S)
+    heading = re.search(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", md, flags=re.M)
     md = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", md)  # images
     md = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", md)  # links keep their words
     md = re.sub(r"^\s{0,3}#{1,6}\s*", "", md, flags=re.M)  # heading marks
     md = re.sub(r"^\s{0,3}>\s?", "", md, flags=re.M)
     md = re.sub(r"(\*\*|__)(.+?)\1", r"\2", md)
     md = re.sub(r"<[^>\n]+>", "", md)  # inline html tags
-    return md
+    return md, (heading.group(1).strip() if heading else "")
 
 
-def _html_to_text(html: str) -> tuple[str, str]:
+def _meta(soup: object, *names: str) -> str:
+    for name in names:
+        tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})  # type: ignore[attr-defined]
+        if tag and tag.get("content"):
+            return str(tag["content"]).strip()
+    return ""
+
+
+def _html_to_text(html: str) -> tuple[str, str, str]:
+    """Article text, title (og:title, else <title>, else <h1>) and publication date metadata."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "lxml")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    title = _meta(soup, "og:title", "twitter:title") or (
+        soup.title.get_text(" ", strip=True) if soup.title else "")
+    date = _meta(soup, "article:published_time", "og:published_time", "date", "pubdate",
+                 "publish-date", "DC.date", "dc.date", "citation_publication_date")
+    if not date and (t := soup.find("time", attrs={"datetime": True})):
+        date = str(t["datetime"])
     for tag in soup(["script", "style", "noscript", "template", "nav", "header", "footer",
                      "aside", "form", "iframe", "svg", "button"]):
         tag.decompose()
@@ -119,7 +204,7 @@ def _html_to_text(html: str) -> tuple[str, str]:
     if not title:
         h1 = soup.find("h1")
         title = h1.get_text(" ", strip=True) if h1 else ""
-    return text, title
+    return text, title, date
 
 
 def _pdf_to_text(path: Path) -> tuple[str, str]:
@@ -139,27 +224,22 @@ def _pdf_to_text(path: Path) -> tuple[str, str]:
     return text, str(meta_title)
 
 
-def _title_from(text: str) -> str:
-    for line in text.split("\n"):
-        line = line.strip(" -•·#*")
-        if len(line) >= 3:
-            return line[:200]
-    return ""
-
-
 def load_file(path: Path, source: str | None = None,
               max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     """Read and clean one file; raises ``ValueError`` with the reason when it cannot be used."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise ValueError(f"unsupported file type {suffix or '(none)'}; use {', '.join(SUPPORTED)}")
-    size = path.stat().st_size
+    st = path.stat()
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+        raise ValueError("not a regular file")
+    size = st.st_size
     if size == 0:
         raise ValueError("empty file")
     if size > max_bytes:
         raise ValueError(f"too large ({size:,} bytes > {max_bytes:,})")
     data = path.read_bytes()
-    title = ""
+    title = meta_date = ""
     if suffix == ".pdf":
         if not data.startswith(b"%PDF"):
             raise ValueError("not a PDF (no %PDF header)")
@@ -167,43 +247,114 @@ def load_file(path: Path, source: str | None = None,
     else:
         raw = _decode(data, path.name)
         if suffix in (".html", ".htm"):
-            raw, title = _html_to_text(raw)
+            raw, title, meta_date = _html_to_text(raw)
         elif suffix in (".md", ".markdown"):
-            raw = _markdown_to_text(raw)
+            raw, title = _markdown_to_text(raw)
     text = clean_text(raw)
     if len(text.split()) < 3:
         raise ValueError("no article text after cleaning (empty or only markup)")
-    title = (title or _title_from(text)).strip()
+    title = (title or find_title(text)).strip()
     return Document(doc_id=sha256_bytes(text.encode("utf-8")), source=source or path.name,
                     title=title, text=text, sha256=sha256_bytes(data),
-                    meta={"bytes": size, "format": suffix.lstrip(".")})
+                    meta={"bytes": size, "format": suffix.lstrip("."),
+                          "date": find_date(text, meta_date)})
 
 
-def iter_files(paths: Iterable[Path]) -> Iterable[tuple[Path, str]]:
-    """Yield (file, source name): folders are walked recursively, hidden files ignored."""
+def printable(name: str) -> str:
+    """``name`` with control and format characters (ANSI escapes, newlines, right-to-left
+    overrides) written as escapes: safe to print to a terminal, a log or a page.
+
+    >>> printable("a\\x1b[2Jb\\u202etxt.exe\\n.txt")
+    'a\\\\x1b[2Jb\\\\u202etxt.exe\\\\n.txt'
+    >>> printable("Größe 2025.txt")
+    'Größe 2025.txt'
+    """
+    return "".join(ascii(ch)[1:-1] if unicodedata.category(ch).startswith("C") else ch
+                   for ch in name)
+
+
+def _walk(paths: Iterable[Path], follow_symlinks: bool = False
+          ) -> Iterator[tuple[Path, str, str | None]]:
+    """(file, source name, reason to skip or None). Folders are walked recursively, hidden files
+    ignored. A symbolic link in a folder that leads outside that folder is not followed unless
+    ``follow_symlinks``; a file named explicitly is read wherever it is."""
     for p in paths:
-        if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                rel = f.relative_to(p)
-                if f.is_file() and not any(part.startswith(".") for part in rel.parts):
-                    yield f, rel.as_posix()
-        else:
-            yield p, p.name
+        if not p.is_dir():
+            yield p, p.name, None
+            continue
+        root = p.resolve()
+        found: list[tuple[Path, str, str | None]] = []
+        visited = {root}
+        for dirpath, dirnames, filenames in os.walk(p, followlinks=follow_symlinks):
+            here = Path(dirpath)
+            for d in list(dirnames):  # prune in place: hidden, looping or escaping folders
+                sub = here / d
+                real = sub.resolve()
+                rel = sub.relative_to(p).as_posix()
+                if d.startswith(".") or real in visited:
+                    dirnames.remove(d)
+                elif sub.is_symlink() and not follow_symlinks:
+                    dirnames.remove(d)
+                    if not real.is_relative_to(root):
+                        found.append((sub, rel, "a symbolic link to a folder outside the "
+                                      "corpus folder; not followed (follow_symlinks = true "
+                                      "allows it)"))
+                else:
+                    visited.add(real)
+            for name in filenames:
+                f = here / name
+                rel = f.relative_to(p).as_posix()
+                if name.startswith(".") or any(part.startswith(".") for part in Path(rel).parts):
+                    continue
+                reason = None
+                if f.is_symlink():
+                    target = f.resolve()
+                    if not target.exists():
+                        reason = "a broken symbolic link"
+                    elif not follow_symlinks and not target.is_relative_to(root):
+                        reason = ("a symbolic link to a file outside the corpus folder; not "
+                                  "followed (follow_symlinks = true allows it)")
+                if reason is None and not f.is_file():
+                    continue  # sockets, FIFOs, devices
+                found.append((f, rel, reason))
+        yield from sorted(found, key=lambda item: Path(item[1]).parts)
 
 
-def load_corpus(paths: Iterable[Path | str], max_bytes: int = DEFAULT_MAX_BYTES) -> LoadResult:
-    """Load every supported file; unusable ones are reported in ``skipped``, never fatal."""
+def iter_files(paths: Iterable[Path], follow_symlinks: bool = False
+               ) -> Iterable[tuple[Path, str]]:
+    """Yield (file, source name) of the files ``load_corpus`` would read (see ``_walk``)."""
+    for path, source, reason in _walk(paths, follow_symlinks):
+        if reason is None:
+            yield path, source
+
+
+def _bad_name(source: str) -> str | None:
+    if any(unicodedata.category(ch).startswith("C") for ch in source):
+        return "file name contains control characters (rename the file)"
+    return None
+
+
+def load_corpus(paths: Iterable[Path | str], max_bytes: int = DEFAULT_MAX_BYTES,
+                follow_symlinks: bool = False) -> LoadResult:
+    """Load every supported file; unusable ones are reported in ``skipped``, never fatal.
+
+    Reasons are not logged here (the caller reports ``skipped`` once); names in ``skipped`` are
+    ``printable``."""
     result = LoadResult()
     seen: dict[str, str] = {}
-    for path, source in iter_files(Path(p) for p in paths):
-        if not path.exists():
-            result.skipped.append(Skipped(str(path), "does not exist"))
-            continue
-        try:
-            doc = load_file(path, source, max_bytes=max_bytes)
-        except (ValueError, OSError) as e:
-            result.skipped.append(Skipped(source, str(e)))
-            log.warning("%s: skipped, %s", source, e)
+    for path, source, reason in _walk((Path(p) for p in paths), follow_symlinks):
+        if reason is None and not path.exists():
+            reason = "does not exist"
+            source = str(path)
+        reason = reason or _bad_name(source)
+        if reason is None:
+            try:
+                doc = load_file(path, source, max_bytes=max_bytes)
+            except (ValueError, OSError) as e:
+                reason = str(e)
+        if reason is not None:
+            result.skipped.append(Skipped(printable(source), reason))
+            log.debug("%s: skipped, %s", printable(source), reason)
             continue
         if source in seen:
             result.skipped.append(Skipped(source, f"duplicate name (already from {seen[source]})"))
