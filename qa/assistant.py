@@ -20,16 +20,19 @@ from qa.embedders import Embedder, SentenceTransformerEmbedder
 from qa.errors import InputError, QAError
 from qa.generators import Generator, LocalGenerator
 from qa.indexing import Index, IndexConfig, IngestReport, current_version, load_index, update_index
+from qa.evidence import EvidenceConfig, select_evidence
 from qa.prompting import (
     ABSTAIN_TEXT,
-    NOT_FOUND,
     approx_tokens,
     build_messages,
+    could_be_refusal,
     detect_language,
     postprocess,
     select_passages,
+    unsupported_names,
     unsupported_numbers,
 )
+from qa.questions import question_parts
 from qa.retrieval import HybridRetriever, Retriever
 from qa.types import Answer, Hit, Passage, Timings
 
@@ -162,6 +165,21 @@ class Assistant:
         q = check_question(question, self.settings.max_question_chars)
         return self.retriever.retrieve(q, k or self.settings.candidates)
 
+    def _evidence(self, q: str, parts: list[str], hits: Sequence[Hit], top_k: int | None,
+                  count: Callable[[str], int]) -> list[Passage]:
+        """Sentence windows when the index has sentence units (the default), else the best
+        chunks cut to the budget (``settings.evidence = "chunks"``, or a custom retriever)."""
+        s = self.settings
+        index, embedder = self.index, self.embedder
+        if (s.evidence == "sentences" and index is not None and embedder is not None
+                and getattr(index, "sentences", None)):
+            cfg = EvidenceConfig(chunks=s.evidence_chunks, margin=s.evidence_margin,
+                                 max_windows=top_k or s.evidence_windows)
+            search = [q] + [f"{p} {q}" for p in parts[1:]] if len(parts) > 1 else [q]
+            return select_evidence(search, hits, index, embedder, s.prompt_budget_tokens,
+                                   count, cfg)
+        return select_passages(q, hits, s.prompt_budget_tokens, top_k or s.top_k, count)
+
     def _count_tokens(self) -> Callable[[str], int]:
         return getattr(self.generator, "count_tokens", None) or approx_tokens
 
@@ -185,11 +203,12 @@ class Assistant:
             s.language if s.language != "auto" else detect_language(q))
         hits = self.retriever.retrieve(q, max(s.candidates, 2 * (top_k or s.top_k)))
         count = self._count_tokens()
-        passages = select_passages(q, hits, s.prompt_budget_tokens, top_k or s.top_k, count)
+        parts = question_parts(q)
+        passages = self._evidence(q, parts, hits, top_k, count)
         t_retrieved = time.perf_counter()
         yield Retrieved(q, lang, tuple(hits), tuple(passages), t_retrieved - t0)
 
-        messages = build_messages(q, passages, lang)
+        messages = build_messages(q, passages, lang, parts)
         prompt_tokens = sum(count(m["content"]) for m in messages)
         raw, first, error, used_fallback = "", None, None, False
         generator = self.generator
@@ -201,9 +220,7 @@ class Assistant:
                         first = time.perf_counter() - t0
                     raw += piece
                     held += piece
-                    probe = held.strip().upper().replace(" ", "_")
-                    if probe and (NOT_FOUND.startswith(probe[:len(NOT_FOUND)])
-                                  or NOT_FOUND in probe):
+                    if could_be_refusal(raw):
                         continue
                     yield Token(held)
                     held = ""
@@ -224,9 +241,11 @@ class Assistant:
             abstained = False
         else:
             text, citations, refused = postprocess(raw, passages)
-            invented = unsupported_numbers(text, passages, q) if not refused else set()
+            invented = (unsupported_numbers(text, passages, q) | unsupported_names(text, passages, q)
+                        if not refused else set())
             if invented:
-                log.info("abstaining: the answer has numbers no passage holds: %s", invented)
+                log.info("abstaining: the answer has numbers or names no passage holds: %s",
+                         invented)
             abstained = refused or not citations or bool(invented)
             if abstained:
                 text = ABSTAIN_TEXT[lang]

@@ -15,7 +15,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 
-from qa.types import Chunk, Document
+from qa.types import Chunk, Document, Sentence
 
 _ABBREV = {
     "z.b", "bzw", "ca", "dr", "prof", "nr", "st", "mio", "mrd", "usw", "vgl", "inkl", "evtl", "ggf",
@@ -123,3 +123,14 @@ def chunk_document(doc: Document, max_words: int = 80, overlap: int = 1) -> list
               title=doc.title, text=doc.text[s:e], start=s, end=e)
         for s, e in chunk_spans(doc.text, max_words, overlap)
     ]
+
+
+def sentence_units(doc: Document) -> list[Sentence]:
+    """Every sentence of ``doc`` as an evidence unit with a deterministic id (an over-long
+    sentence is cut like a chunk, at 60 words, so its vector stays sharp)."""
+    units = []
+    for sp in split_sentences(doc.text):
+        n = len(_WORD.findall(doc.text[sp[0]:sp[1]]))
+        for s, e in (_split_long(doc.text, sp, 60) if n > 60 else [sp]):
+            units.append(Sentence("s" + chunk_id(doc.doc_id, s, e)[1:], doc.doc_id, s, e))
+    return units

@@ -1,13 +1,17 @@
 """Settings: one frozen object, read once from defaults, an optional ``qa.toml`` and ``QA_*`` env vars.
 
 Precedence, lowest first: defaults < ``qa.toml`` (``$QA_CONFIG`` or ``./qa.toml``) < ``QA_<FIELD>``
-environment variables < explicit overrides (CLI flags, keyword arguments). Only this module reads
-the environment or TOML; everything else receives a ``Settings``.
+environment variables < explicit overrides (CLI flags, keyword arguments). A file named by
+``--config`` or ``$QA_CONFIG`` must exist (``QA_CONFIG=`` empty reads none). Values are validated
+here, once: booleans must be a recognised word, numbers finite, and the local model's context
+must hold the prompt budget plus the answer. Only this module reads the environment or TOML;
+everything else receives a ``Settings``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -17,6 +21,9 @@ from typing import Any
 from qa.errors import QAError
 
 BACKENDS = ("local", "openai")
+PROMPT_OVERHEAD_TOKENS = 400  # system prompt, instructions, passage headers and chat template
+SECRETS = ("openai_api_key", "ui_users")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
 def _default_cache_dir() -> Path:
@@ -49,7 +56,11 @@ class Settings:
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     adaptive_lexical: bool = True  # lexical weight x share of question words the corpus knows
-    top_k: int = 4  # passages given to the model at most
+    top_k: int = 4  # passages given to the model at most (chunk evidence)
+    evidence: str = "sentences"  # "sentences": windows chosen sentence by sentence; "chunks"
+    evidence_chunks: int = 6  # sentences of this many best chunks are candidates
+    evidence_margin: float = 1.6  # take sentences scoring within this of the best one
+    evidence_windows: int = 6  # passages (sentence windows) at most
     prompt_budget_tokens: int = 300  # context tokens at most: latency, and the 1.5B model answers better with less
 
     # generation
@@ -73,6 +84,16 @@ class Settings:
     # limits
     max_question_chars: int = 2000
     max_file_bytes: int = 20_000_000
+    max_chunks_per_document: int = 5000  # one huge file cannot cost unbounded embedding work
+
+    # corpus boundary: symlinks in the corpus folder that lead outside it are skipped unless this
+    # is on (for users who link their own folders into the corpus)
+    follow_symlinks: bool = False
+
+    # the chat window: "name:password" pairs (comma- or newline-separated), or a file of them one
+    # per line; required to serve on anything but a loopback address or with --share
+    ui_users: str = field(default="", repr=False)
+    ui_users_file: str = ""
 
     def __post_init__(self) -> None:
         for f in fields(self):  # accept str for paths (env, TOML)
@@ -85,10 +106,28 @@ class Settings:
             problems.append(f"fallback must be '' or 'local', not {self.fallback!r}")
         if self.language not in ("auto", "de", "en"):
             problems.append(f"language must be auto, de or en, not {self.language!r}")
+        if self.evidence not in ("sentences", "chunks"):
+            problems.append(f"evidence must be sentences or chunks, not {self.evidence!r}")
         for name in ("chunk_words", "candidates", "top_k", "threads", "prompt_budget_tokens",
-                     "max_answer_tokens", "context_tokens", "max_question_chars", "embed_batch_size"):
+                     "max_answer_tokens", "context_tokens", "max_question_chars", "embed_batch_size",
+                     "max_chunks_per_document", "max_file_bytes", "openai_timeout_s",
+                     "openai_connect_timeout_s"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be positive")
+        for f in fields(self):  # NaN passes every comparison, so check it by name
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                problems.append(f"{f.name} must be a finite number, not {value}")
+        for name in ("temperature", "dense_weight", "lexical_weight", "chunk_overlap_sentences",
+                     "openai_max_retries"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must not be negative")
+        needed = self.prompt_budget_tokens + self.max_answer_tokens + PROMPT_OVERHEAD_TOKENS
+        if "local" in (self.backend, self.fallback) and self.context_tokens < needed:
+            problems.append(
+                f"context_tokens ({self.context_tokens}) is too small for prompt_budget_tokens "
+                f"({self.prompt_budget_tokens}) + max_answer_tokens ({self.max_answer_tokens}) + "
+                f"{PROMPT_OVERHEAD_TOKENS} for the instructions: set it to at least {needed}")
         if problems:
             raise QAError("invalid settings: " + "; ".join(problems))
 
@@ -101,14 +140,20 @@ class Settings:
         """Defaults < qa.toml < QA_* env < overrides (None values in overrides are ignored)."""
         env = dict(os.environ) if env is None else env
         values: dict[str, Any] = {}
-        path = Path(config) if config else Path(env.get("QA_CONFIG", "qa.toml"))
-        if path.is_file():
+        # a file named by --config or $QA_CONFIG must exist; ./qa.toml is optional, and an
+        # empty QA_CONFIG means no file at all
+        named = str(config) if config else env.get("QA_CONFIG")
+        path = Path(named).expanduser() if named else Path("qa.toml")
+        if path.is_file() and named != "":
             try:
                 values.update(tomllib.loads(path.read_text(encoding="utf-8")))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
                 raise QAError(f"{path}: not valid TOML ({e})") from e
-        elif config:
-            raise QAError(f"config file {path} does not exist")
+            except OSError as e:
+                raise QAError(f"config file {path} cannot be read ({e.strerror})") from e
+        elif named:
+            where = "" if config else " (from QA_CONFIG)"
+            raise QAError(f"config file {path} does not exist{where}")
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
@@ -140,10 +185,38 @@ class Settings:
             raise QAError(f"unknown setting(s) {', '.join(unknown)}")
         return dataclasses.replace(self, **{k: _coerce(known[k], v) for k, v in pairs.items()})
 
+    def ui_credentials(self) -> list[tuple[str, str]]:
+        """(name, password) pairs for the chat window's login, from ``ui_users`` ("name:password"
+        entries separated by commas or newlines) and ``ui_users_file`` (one per line, ``#``
+        comments). Passwords never appear in an error message.
+
+        >>> Settings(ui_users="anna:s3cret, ben:pa:ss").ui_credentials()
+        [('anna', 's3cret'), ('ben', 'pa:ss')]
+        """
+        entries = [(e, "ui_users") for e in self.ui_users.replace("\n", ",").split(",")]
+        if self.ui_users_file:
+            path = Path(self.ui_users_file).expanduser()
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as e:
+                raise QAError(f"ui_users_file {path} cannot be read "
+                              f"({getattr(e, 'strerror', None) or e})") from e
+            entries += [(line, str(path)) for line in lines]
+        users = []
+        for number, (entry, origin) in enumerate(entries, 1):
+            entry = entry.strip()
+            if not entry or entry.startswith("#"):
+                continue
+            name, sep, password = entry.partition(":")
+            if not (sep and name.strip() and password):
+                raise QAError(f"{origin}: entry {number} is not name:password")
+            users.append((name.strip(), password))
+        return users
+
     def public_dict(self) -> dict[str, Any]:
         """Settings without secrets, for reports and manifests."""
         return {f.name: str(getattr(self, f.name)) if isinstance(getattr(self, f.name), Path)
-                else getattr(self, f.name) for f in fields(self) if f.name != "openai_api_key"}
+                else getattr(self, f.name) for f in fields(self) if f.name not in SECRETS}
 
 
 def _coerce(f: dataclasses.Field[Any], value: Any) -> Any:
@@ -156,7 +229,11 @@ def _coerce(f: dataclasses.Field[Any], value: Any) -> Any:
         if kind == "float":
             return float(value)
         if kind == "bool":
-            return value.strip().lower() in ("1", "true", "yes", "on")
+            word = value.strip().lower()
+            if word not in _TRUE + _FALSE:
+                raise ValueError(value)
+            return word in _TRUE
     except ValueError as e:
-        raise QAError(f"setting {f.name}: {value!r} is not a valid {kind}") from e
+        what = "boolean (true/false, yes/no, on/off, 1/0)" if kind == "bool" else kind
+        raise QAError(f"setting {f.name}: {value!r} is not a valid {what}") from e
     return value

@@ -4,6 +4,7 @@ Layout of ``index/``::
 
     CURRENT              name of the active version (replaced atomically)
     v-<stamp>/           manifest.json docs.jsonl chunks.jsonl vectors.npy dense.faiss lexical/
+                         sentences.jsonl sentence_vectors.npy
     .lock                writers take it; readers never wait
 
 A build writes a complete new version in a temporary folder, renames it into place, then
@@ -11,18 +12,25 @@ points ``CURRENT`` at it with ``os.replace``: a crash at any moment leaves eithe
 new index, never a broken one. Updates are incremental: vectors of chunks whose id (a hash of
 document content and offsets) is already indexed are reused, so re-ingesting an unchanged corpus
 embeds nothing and returns without writing.
+
+Sentences are a second unit beside the chunks: every sentence of every document has its own
+vector, embedded at ingest (and reused by id like the chunks), so evidence can be chosen sentence
+by sentence at question time without embedding anything then. They cost about five vectors per
+chunk; the text is not stored twice (a sentence is an offset range into its document).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,15 +38,16 @@ from typing import Any
 
 import numpy as np
 
-from qa.chunking import chunk_document
+from qa.chunking import chunk_document, sentence_units
 from qa.embedders import Embedder
 from qa.errors import IndexMismatchError
-from qa.types import Chunk, Document
+from qa.types import Chunk, Document, Sentence
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: sentence units with their own vectors
 REBUILD_HINT = "run `qa ingest --rebuild` to build it again from the articles"
+DEFAULT_MAX_CHUNKS = 5000  # per document: Settings.max_chunks_per_document
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     embedded_chunks: int = 0
+    embedded_sentences: int = 0
     total_chunks: int = 0
     seconds: float = 0.0
     wrote: bool = False
@@ -83,15 +93,24 @@ class Index:
     """A loaded, read-only index version."""
 
     def __init__(self, directory: Path, manifest: dict[str, Any], documents: list[Document],
-                 chunks: list[Chunk], vectors: np.ndarray) -> None:
+                 chunks: list[Chunk], vectors: np.ndarray,
+                 sentences: list[Sentence] | None = None,
+                 sentence_vectors: np.ndarray | None = None) -> None:
         self.directory = directory
         self.manifest = manifest
         self.documents = documents
         self.chunks = chunks
         self.vectors = vectors
+        self.sentences = sentences or []
+        self.sentence_vectors = (sentence_vectors if sentence_vectors is not None
+                                 else np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0),
+                                               dtype=np.float32))
         self._by_source = {d.source: d for d in documents}
         self._dense = None
         self._lexical = None
+        fd = _pin(directory)  # writers keep this version while this object lives
+        if fd is not None:
+            weakref.finalize(self, os.close, fd)
 
     @property
     def config(self) -> IndexConfig:
@@ -105,7 +124,10 @@ class Index:
         if self._dense is None:
             from qa.store import FaissStore
 
-            self._dense = FaissStore.load(self.directory)
+            self._dense = self._load_part(FaissStore.FILE, FaissStore.load)
+            if len(self.chunks) and self._dense.dim != self.manifest.get("dim"):
+                raise self._corrupt(f"{FaissStore.FILE} has dimension {self._dense.dim}, "
+                                    f"the manifest says {self.manifest.get('dim')}")
         return self._dense
 
     @property
@@ -113,8 +135,124 @@ class Index:
         if self._lexical is None:
             from qa.lexical import LexicalIndex
 
-            self._lexical = LexicalIndex.load(self.directory)
+            self._lexical = self._load_part(LexicalIndex.DIR + "/", LexicalIndex.load)
         return self._lexical
+
+    def _corrupt(self, why: str) -> IndexMismatchError:
+        return IndexMismatchError(f"index in {self.directory.parent}/ is corrupt ({why}); "
+                                  f"{REBUILD_HINT}")
+
+    def _load_part(self, name: str, load: Callable[[Path], Any]) -> Any:
+        """Load a part that is read on first use, as carefully as ``load_index`` reads the rest:
+        checksums first, any failure of the reader is the corrupt-index error, and its row
+        count must be the number of chunks."""
+        try:
+            _verify_files(self.directory, self.manifest, only=name)
+            part = load(self.directory)
+        except Exception as e:  # noqa: BLE001 - faiss, bm25s and numpy fail in many ways on bad bytes
+            raise self._corrupt(f"{name.rstrip('/')}: {e}") from e
+        if len(part) != len(self.chunks):
+            raise self._corrupt(f"{name.rstrip('/')} has {len(part)} rows for "
+                                f"{len(self.chunks)} chunks")
+        return part
+
+
+LAZY_PARTS = ("dense.faiss", "lexical/")  # loaded (and verified) on first use
+
+
+def _digest(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _seal(version: Path) -> None:
+    """Record the size and sha256 of every file of a version being written in its manifest
+    (``files``): a reader can then tell a complete, unaltered version from a truncated, garbled
+    or swapped one before trusting it."""
+    path = version / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["files"] = {f.relative_to(version).as_posix(): {"bytes": f.stat().st_size,
+                                                             "sha256": _digest(f)}
+                         for f in sorted(version.rglob("*"))
+                         if f.is_file() and f.name != "manifest.json"}
+    path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _verify_files(version: Path, manifest: dict[str, Any], only: str | None = None,
+                  skip: Sequence[str] = ()) -> None:
+    """``ValueError`` naming the first file that is missing or differs from the manifest's
+    record; ``only``/``skip`` select files by path prefix. Versions written before checksums
+    were recorded have no ``files`` and pass."""
+    files = manifest.get("files")
+    if files is None:
+        return
+    if not isinstance(files, dict):
+        raise ValueError("manifest files record is not a table")
+    for name, want in files.items():
+        if (only is not None and not name.startswith(only)) or name.startswith(tuple(skip)):
+            continue
+        path = version / name
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise ValueError(f"{name} is missing") from None
+        if size != want["bytes"]:
+            raise ValueError(f"{name} has {size:,} bytes, the manifest says {want['bytes']:,}")
+        if _digest(path) != want["sha256"]:
+            raise ValueError(f"{name} does not match its checksum")
+
+
+def _pin(version: Path) -> int | None:
+    """A shared lock on a version folder, held while an ``Index`` uses it: the writer does not
+    prune a version a live reader holds (``_prune``), so a long-running process can still load
+    the dense and lexical parts after later ingests."""
+    try:
+        fd = os.open(version, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _prune(index_dir: Path, keep: int = 2) -> None:
+    """Remove versions older than the newest ``keep``, except those a live reader pins."""
+    versions = sorted((p for p in index_dir.glob("v-*") if p.is_dir()),
+                      key=lambda p: p.stat().st_mtime)
+    for stale in versions[:-keep]:
+        try:
+            fd = os.open(stale, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            log.info("keeping %s: a running process still reads it", stale.name)
+            os.close(fd)
+            continue
+        try:
+            shutil.rmtree(stale, ignore_errors=True)
+        finally:
+            os.close(fd)
+
+
+def cap_chunks(chunks: list[Chunk], limit: int, source: str) -> list[Chunk]:
+    """The first ``limit`` chunks of one document, with a warning when it had more: one huge
+    file must not cost unbounded embedding time.
+
+    >>> cap_chunks(["a", "b"], 5, "x.txt")
+    ['a', 'b']
+    """
+    if len(chunks) <= limit:
+        return chunks
+    from qa.corpus import printable
+
+    log.warning("%s: %d chunks, only the first %d are indexed (max_chunks_per_document)",
+                printable(source), len(chunks), limit)
+    return chunks[:limit]
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -129,11 +267,25 @@ def _write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def current_version(index_dir: Path) -> Path | None:
+    """The active version folder, or None when there is no index at all (no ``CURRENT``).
+
+    A ``CURRENT`` that cannot be read or names no version folder is a corrupt index
+    (``IndexMismatchError``), not a missing one: rebuilding the whole index silently from the
+    corpus would hide the damage and can take long."""
     pointer = index_dir / "CURRENT"
     if not pointer.is_file():
         return None
-    version = index_dir / pointer.read_text().strip()
-    return version if version.is_dir() else None
+    try:
+        name = pointer.read_bytes().decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise IndexMismatchError(f"index in {index_dir}/ is corrupt (CURRENT is unreadable: "
+                                 f"{e}); {REBUILD_HINT}") from e
+    version = index_dir / name
+    if not name.startswith("v-") or "/" in name or not version.is_dir():
+        shown = name if len(name) <= 80 and name.isprintable() else repr(name[:80])
+        raise IndexMismatchError(f"index in {index_dir}/ is corrupt (CURRENT names {shown}, "
+                                 f"which is not a version folder); {REBUILD_HINT}")
+    return version
 
 
 def load_index(index_dir: Path, expect: IndexConfig | None = None) -> Index:
@@ -147,14 +299,18 @@ def load_index(index_dir: Path, expect: IndexConfig | None = None) -> Index:
         if manifest.get("format") != FORMAT:
             raise IndexMismatchError(f"index in {index_dir}/ has format {manifest.get('format')},"
                                      f" this qa reads {FORMAT}; {REBUILD_HINT}")
+        _verify_files(version, manifest, skip=LAZY_PARTS)
         documents = [Document(**d) for d in _read_jsonl(version / "docs.jsonl")]
         chunks = [Chunk(**c) for c in _read_jsonl(version / "chunks.jsonl")]
         vectors = np.load(version / "vectors.npy")
+        sentences = [Sentence(**r) for r in _read_jsonl(version / "sentences.jsonl")]
+        sentence_vectors = np.load(version / "sentence_vectors.npy")
     except IndexMismatchError:
         raise
     except (OSError, ValueError, TypeError, KeyError) as e:
         raise IndexMismatchError(f"index in {index_dir}/ is corrupt ({e}); {REBUILD_HINT}") from e
-    if len(chunks) != len(vectors) or (len(vectors) and vectors.shape[1] != manifest["dim"]):
+    if (len(chunks) != len(vectors) or (len(vectors) and vectors.shape[1] != manifest["dim"])
+            or len(sentences) != len(sentence_vectors)):
         raise IndexMismatchError(f"index in {index_dir}/ is inconsistent; {REBUILD_HINT}")
     if expect is not None:
         built = manifest["config"]
@@ -163,7 +319,7 @@ def load_index(index_dir: Path, expect: IndexConfig | None = None) -> Index:
         if diffs:
             raise IndexMismatchError(f"index in {index_dir}/ was built with other settings ("
                                      + "; ".join(diffs) + f"); {REBUILD_HINT}")
-    return Index(version, manifest, documents, chunks, vectors)
+    return Index(version, manifest, documents, chunks, vectors, sentences, sentence_vectors)
 
 
 @contextlib.contextmanager
@@ -179,7 +335,8 @@ def _writer_lock(index_dir: Path) -> Iterator[None]:
 
 def update_index(index_dir: Path, documents: Sequence[Document], embedder: Embedder,
                  config: IndexConfig, rebuild: bool = False,
-                 progress: Callable[[int, int], None] | None = None) -> IngestReport:
+                 progress: Callable[[int, int], None] | None = None,
+                 max_chunks_per_document: int = DEFAULT_MAX_CHUNKS) -> IngestReport:
     """Make the index hold exactly ``documents``, embedding only chunks it does not have yet."""
     t0 = time.perf_counter()
     report = IngestReport()
@@ -206,24 +363,36 @@ def update_index(index_dir: Path, documents: Sequence[Document], embedder: Embed
             report.seconds = time.perf_counter() - t0
             return report
 
-        chunks = [c for d in documents for c in chunk_document(
-            d, config.chunk_words, config.chunk_overlap_sentences)]
+        chunks = [c for d in documents for c in cap_chunks(chunk_document(
+            d, config.chunk_words, config.chunk_overlap_sentences), max_chunks_per_document, d.source)]
+        sentences = [u for d in documents for u in sentence_units(d)]
         known = {c.chunk_id: i for i, c in enumerate(old.chunks)} if old else {}
-        todo = [c for c in chunks if c.chunk_id not in known]
+        known_s = {u.sentence_id: i for i, u in enumerate(old.sentences)} if old else {}
+        todo = [(c.chunk_id, c.text) for c in chunks if c.chunk_id not in known]
+        report.embedded_chunks = len(todo)
+        docs_by_id = {d.doc_id: d for d in documents}
+        todo += [(u.sentence_id, docs_by_id[u.doc_id].text[u.start:u.end]) for u in sentences
+                 if u.sentence_id not in known_s]
         fresh: dict[str, np.ndarray] = {}
         batch = 16
         for i in range(0, len(todo), batch):
             part = todo[i:i + batch]
-            for c, v in zip(part, embedder.embed([c.text for c in part], "passage"), strict=True):
-                fresh[c.chunk_id] = v
+            for (key, _), v in zip(part, embedder.embed([t for _, t in part], "passage"),
+                                   strict=True):
+                fresh[key] = v
             if progress:
                 progress(min(i + batch, len(todo)), len(todo))
         dim = embedder.dim
         vectors = np.zeros((len(chunks), dim), dtype=np.float32)
         for i, c in enumerate(chunks):
             vectors[i] = fresh[c.chunk_id] if c.chunk_id in fresh else old.vectors[known[c.chunk_id]]  # type: ignore[union-attr]
-        _write_version(index_dir, documents, chunks, vectors, config, dim)
-        report.embedded_chunks = len(todo)
+        sentence_vectors = np.zeros((len(sentences), dim), dtype=np.float32)
+        for i, u in enumerate(sentences):
+            sentence_vectors[i] = (fresh[u.sentence_id] if u.sentence_id in fresh
+                                   else old.sentence_vectors[known_s[u.sentence_id]])  # type: ignore[union-attr]
+        _write_version(index_dir, documents, chunks, vectors, config, dim,
+                       sentences, sentence_vectors)
+        report.embedded_sentences = len(todo) - report.embedded_chunks
         report.total_chunks = len(chunks)
         report.wrote = True
         report.seconds = time.perf_counter() - t0
@@ -231,7 +400,8 @@ def update_index(index_dir: Path, documents: Sequence[Document], embedder: Embed
 
 
 def _write_version(index_dir: Path, documents: Sequence[Document], chunks: Sequence[Chunk],
-                   vectors: np.ndarray, config: IndexConfig, dim: int) -> None:
+                   vectors: np.ndarray, config: IndexConfig, dim: int,
+                   sentences: Sequence[Sentence], sentence_vectors: np.ndarray) -> None:
     from qa.lexical import LexicalIndex
     from qa.store import FaissStore
 
@@ -240,6 +410,8 @@ def _write_version(index_dir: Path, documents: Sequence[Document], chunks: Seque
         _write_jsonl(tmp / "docs.jsonl", [asdict(d) for d in documents])
         _write_jsonl(tmp / "chunks.jsonl", [asdict(c) for c in chunks])
         np.save(tmp / "vectors.npy", vectors)
+        _write_jsonl(tmp / "sentences.jsonl", [asdict(u) for u in sentences])
+        np.save(tmp / "sentence_vectors.npy", sentence_vectors)
         FaissStore.build(vectors).save(tmp)
         LexicalIndex(config.lexical_language).build([c.text for c in chunks]).save(tmp)
         manifest = {
@@ -248,11 +420,13 @@ def _write_version(index_dir: Path, documents: Sequence[Document], chunks: Seque
             "config": asdict(config),
             "dim": dim,
             "chunks": len(chunks),
+            "sentences": len(sentences),
             "documents": {d.source: {"doc_id": d.doc_id, "sha256": d.sha256, "title": d.title,
                                      "chunks": sum(c.doc_id == d.doc_id for c in chunks)}
                           for d in documents},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+        _seal(tmp)
         for f in tmp.rglob("*"):
             if f.is_file():
                 with open(f, "rb") as fh:
@@ -267,9 +441,8 @@ def _write_version(index_dir: Path, documents: Sequence[Document], chunks: Seque
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    # keep the previous version for readers that still have it open; drop older ones
-    versions = sorted((p for p in index_dir.glob("v-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
-    for stale in versions[:-2]:
-        shutil.rmtree(stale, ignore_errors=True)
+    # keep the previous version for readers that still have it open; drop older ones unless
+    # a live reader pins them
+    _prune(index_dir)
     for tmpdir in index_dir.glob(".tmp-*"):  # left by a crashed writer (we hold the lock)
         shutil.rmtree(tmpdir, ignore_errors=True)

@@ -24,17 +24,18 @@ ABSTAIN_TEXT = {
 # The model is not asked to write [n] markers: measured on the gold set, the 1.5B model then
 # often answered with markers only ("[1] [2]"). Citations are attached afterwards by term overlap
 # (``add_missing_markers``); markers the model writes anyway are kept when they are valid.
+# v4: the answer first, about exactly what was asked, every part of the question; the refusal
+# marker once, in the system message (repeating it made the model refuse answerable questions).
 SYSTEM_PROMPT = (
-    "You answer questions about news articles. Use only facts from the passages given with the "
-    "question, never facts from elsewhere. Answer in one to three complete sentences and keep the "
-    "exact numbers, names and places of the passages. Only if no passage says anything that "
-    f"answers the question, reply exactly: {NOT_FOUND}"
+    "You answer questions about news articles from the numbered passages given with the "
+    "question. Use only what the passages say, never facts from elsewhere. Start with the "
+    "answer itself, in one to three complete sentences, with the exact numbers, names, dates "
+    "and places of the passages, about exactly the company, product and time asked for. "
+    f"Only if the passages do not contain the answer, reply exactly: {NOT_FOUND}"
 )
 INSTRUCTION = {
-    "de": "Antworte auf Deutsch in ganzen Sätzen, mit den genauen Zahlen und Namen aus den "
-          "Textstellen.",
-    "en": "Answer in English in complete sentences, with the exact numbers and names from the "
-          "passages.",
+    "de": "Antworte auf Deutsch, mit den genauen Zahlen und Namen aus den Textstellen.",
+    "en": "Answer in English, with the exact numbers and names from the passages.",
 }
 
 _DE = frozenset(
@@ -104,18 +105,103 @@ def select_passages(question: str, hits: Sequence[Hit], budget_tokens: int, max_
     return passages
 
 
-def build_messages(question: str, passages: Sequence[Passage], language: str) -> list[Message]:
-    context = "\n\n".join(f"[{p.n}] {p.text}" for p in passages)
-    user = (f"Textstellen:\n{context}\n\nFrage: {question}\n\n{INSTRUCTION[language]}"
-            if language == "de" else
-            f"Passages:\n{context}\n\nQuestion: {question}\n\n{INSTRUCTION[language]}")
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+GLOSSARY_DE_EN = ("The passages are German. German 'Milliarde(n)' is English 'billion', German "
+                  "'Billion(en)' is English 'trillion', 'Mio.' is 'million'; a German decimal "
+                  "comma is a decimal point (3,2 = 3.2).")
+PARTS = {
+    "de": "Die Frage hat {n} Teile; beantworte jeden: {parts}",
+    "en": "The question has {n} parts; answer each: {parts}",
+}
+CUE = {"de": "Antwort:", "en": "Answer:"}
+
+
+def format_context(passages: Sequence[Passage], language: str) -> str:
+    """Passages grouped under a header per article (title, and date when known), in the order
+    they are given (``qa.evidence`` orders articles by relevance, windows by position).
+
+    >>> from qa.types import Chunk
+    >>> h = Hit(Chunk("c", "d", "a.txt", "T", "x", 0, 1), 1.0)
+    >>> print(format_context([Passage(1, h, "Eins.", 0, 5, "Titel", "2025-09-24"),
+    ...                       Passage(2, h, "Zwei.", 9, 14, "Titel", "2025-09-24")], "de"))
+    Artikel: Titel (2025-09-24)
+    [1] Eins.
+    [2] Zwei.
+    """
+    label = "Artikel" if language == "de" else "Article"
+    out: list[str] = []
+    last = None
+    for p in passages:
+        key = (p.source, p.title, p.date)
+        if key != last:
+            if out:
+                out.append("")
+            head = p.title or p.source
+            out.append(f"{label}: {head}" + (f" ({p.date})" if p.date else ""))
+            last = key
+        out.append(f"[{p.n}] {p.text}")
+    return "\n".join(out)
+
+
+def build_messages(question: str, passages: Sequence[Passage], language: str,
+                   parts: Sequence[str] = ()) -> list[Message]:
+    """System and user message: articles, question, its parts when it has several, the answer
+    instruction (with a number glossary for English answers from German passages), and a cue."""
+    context = format_context(passages, language)
+    lines = [("Textstellen:" if language == "de" else "Passages:"), context, "",
+             ("Frage: " if language == "de" else "Question: ") + question]
+    if len(parts) > 1:
+        listed = " ".join(f"({i}) {p}" for i, p in enumerate(parts, 1))
+        lines.append(PARTS[language].format(n=len(parts), parts=listed))
+    lines.append("")
+    if language == "en" and passages and detect_language(" ".join(p.text for p in passages)) == "de":
+        lines.append(GLOSSARY_DE_EN)
+    lines += [INSTRUCTION[language], CUE[language]]
+    return [{"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": "\n".join(lines)}]
+
+
+_REFUSAL_PHRASE = re.compile(
+    r"(?:textstellen|artikel|passagen|quellen|passages?|articles?|sources?|context|text)\b[^.]{0,60}?"
+    r"\b(?:enthalten|enthält|nennen|nennt|erwähnen|erwähnt|geben|gibt|sagen|sagt|liefern|"
+    r"do(?:es)?\s+not|don't|doesn't|contain\s+no|provide\s+no|make\s+no|mention\s+no)\b"
+    r"[^.]{0,40}?\b(?:nicht|keine?n?|kein|nichts|mention|say|state|contain|provide|specify|"
+    r"information|details?|angaben|informationen)\b", re.I)
+_REFUSAL_START = re.compile(
+    r"^(?:dazu steht in den artikeln nichts|the articles do not say|(?:es gibt |there is )?"
+    r"(?:keine|no) (?:angaben|informationen|information)\b)", re.I)
 
 
 def is_refusal(text: str) -> bool:
+    """The model's refusal marker (in either language), an empty reply, or a reply that only
+    says that the passages do not give the answer.
+
+    >>> is_refusal("NICHT_IN_DEN_ARTIKELN"), is_refusal("NOT_IN_THE_ARTICLES.")
+    (True, True)
+    >>> is_refusal("Die Textstellen enthalten keine Angaben zum Gewinn.")
+    True
+    >>> is_refusal("Konkrete Summen nannte Wu nicht [2].")
+    False
+    """
     t = text.strip().upper().replace(" ", "_")
-    return (NOT_FOUND in t or t.startswith("NICHT_IN_DEN") or "NOT_IN_THE_ARTICLES" in t
-            or not text.strip())
+    if (NOT_FOUND in t or t.startswith("NICHT_IN_DEN") or "NOT_IN_THE_ARTICLES" in t
+            or "NOT_IN_ARTICLES" in t or not text.strip()):
+        return True
+    first = _sentences_of(text.strip())[:1]
+    return bool(first and (_REFUSAL_START.match(first[0]) or _REFUSAL_PHRASE.search(first[0])))
+
+
+def could_be_refusal(prefix: str) -> bool:
+    """While streaming: might the reply so far still turn out to be a refusal marker? Such text
+    is held back, so no marker ever reaches the screen.
+
+    >>> could_be_refusal("NICHT_IN"), could_be_refusal("NOT_"), could_be_refusal("Alibaba")
+    (True, True, False)
+    """
+    t = prefix.strip().upper().replace(" ", "_")
+    if not t:
+        return True
+    markers = (NOT_FOUND, "NOT_IN_THE_ARTICLES", "NOT_IN_ARTICLES")
+    return any(m.startswith(t[:len(m)]) or m in t for m in markers)
 
 
 _MARKER_GROUP = re.compile(r"[\[【]\s*(?:(?:passage|textstelle|quelle|source)\s*)?"
@@ -158,12 +244,9 @@ def add_missing_markers(text: str, passages: Sequence[Passage]) -> str:
 
 def _best_quote(passage: Passage, claim_terms: set[str]) -> tuple[int, int]:
     """Offsets (in the document) of the passage sentence that best supports the claim."""
-    sents = split_sentences(passage.hit.chunk.text)
-    chunk_start = passage.hit.chunk.start
-    inside = [(s, e) for s, e in sents
-              if chunk_start + s >= passage.start and chunk_start + e <= passage.end] or sents
-    s, e = max(inside, key=lambda se: len(claim_terms & _terms(passage.hit.chunk.text[se[0]:se[1]])))
-    return chunk_start + s, chunk_start + e
+    sents = split_sentences(passage.text) or [(0, len(passage.text))]
+    s, e = max(sents, key=lambda se: len(claim_terms & _terms(passage.text[se[0]:se[1]])))
+    return passage.start + s, passage.start + e
 
 
 def make_citations(text: str, passages: Sequence[Passage]) -> list[Citation]:
@@ -179,7 +262,7 @@ def make_citations(text: str, passages: Sequence[Passage]) -> list[Citation]:
         s, e = _best_quote(p, claims[n])
         chunk = p.hit.chunk
         cites.append(Citation(n=n, source=chunk.source, chunk_id=chunk.chunk_id, start=s, end=e,
-                              quote=chunk.text[s - chunk.start:e - chunk.start], score=p.hit.score))
+                              quote=p.text[s - p.start:e - p.start], score=p.hit.score))
     return cites
 
 
@@ -206,6 +289,35 @@ def unsupported_numbers(answer: str, passages: Sequence[Passage], question: str 
     for p in passages:
         known |= _numbers(p.text)
     return _numbers(answer) - known
+
+
+_NAME_RUN = re.compile(r"[A-ZÄÖÜ][\w&'’-]*(?:\s+[A-ZÄÖÜ][\w&'’-]*)+")
+
+
+def _fold(text: str) -> str:
+    return text.lower().translate(str.maketrans("äöüß", "aous"))
+
+
+def unsupported_names(answer: str, passages: Sequence[Passage], question: str = "") -> set[str]:
+    """Names in the answer (runs of two or more capitalised words) none of whose words occur in
+    the passages or the question: knowledge from outside the articles, which the model must not
+    use. Words are compared case-folded as substrings, so "Alibabas" and "Südkorea" match
+    "Alibaba" and "South Korea"; a run with fewer than two words of four letters or more
+    outside the stop words is not judged (a translated "The Netherlands" must not count).
+
+    >>> from qa.types import Chunk
+    >>> p = [Passage(1, Hit(Chunk("i", "d", "a", "T", "x", 0, 1), 1.0), "CEO Eddie Wu baut in Südkorea.", 0, 30)]
+    >>> sorted(unsupported_names("Linus Torvalds wrote it. Eddie Wu leads; South Korea.", p))
+    ['Linus Torvalds']
+    """
+    known = _fold(question + " " + " ".join(p.text for p in passages))
+    out = set()
+    for m in _NAME_RUN.finditer(re.sub(r"\[\d+\]", " ", answer)):
+        words = [w.strip("'’-") for w in m.group(0).split()]
+        content = [w for w in words if len(w) >= 4 and w.lower() not in _DE | _EN]
+        if len(content) >= 2 and not any(_fold(w)[:6] in known for w in content):
+            out.add(m.group(0))
+    return out
 
 
 def postprocess(raw: str, passages: Sequence[Passage]) -> tuple[str, list[Citation], bool]:

@@ -36,6 +36,16 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """A sentence of a document, the unit evidence is chosen in: ``doc.text[start:end]``."""
+
+    sentence_id: str
+    doc_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Hit:
     """A retrieved chunk with its fused score (higher is better) and per-retriever ranks."""
 
@@ -49,13 +59,16 @@ class Hit:
 
 @dataclass(frozen=True)
 class Passage:
-    """What the model sees as ``[n]``: a span inside a retrieved chunk (whole chunk or its best sentences)."""
+    """What the model sees as ``[n]``: a span of one article (a window of sentences, or a part of
+    a retrieved chunk), with the chunk hit it lies in and its article's title and date."""
 
     n: int
     hit: Hit
     text: str
     start: int  # offsets into the document text
     end: int
+    title: str = ""
+    date: str = ""  # ISO publication date when the article states one
 
     @property
     def source(self) -> str:

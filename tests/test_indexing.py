@@ -41,7 +41,8 @@ def test_added_changed_deleted_files_update_incrementally(settings: Settings) ->
     assert report.removed == ["001_afe427c5a2169e78.txt"]
     assert report.changed == ["002_f183b677dbf21510.txt"]
     embedded = sum(n for _, n in emb.calls)
-    assert 0 < embedded == report.embedded_chunks < report.total_chunks
+    assert 0 < report.embedded_chunks < report.total_chunks
+    assert embedded == report.embedded_chunks + report.embedded_sentences
     after = load_index(settings.index_dir)
     assert {d.source for d in after.documents} == {d.source for d in before.documents} - {
         "001_afe427c5a2169e78.txt"} | {"new.txt"}

@@ -1,0 +1,247 @@
+"""Evidence selection: the sentences the model reads, chosen one by one under a token budget.
+
+Whole chunks waste the small model's attention (a 100-word chunk holds one relevant sentence
+and four others it may answer from) and, cut to a budget by word overlap, lose the relevant
+sentence when question and article differ in language. So evidence is chosen at sentence level
+(the small-to-big / sentence-window pattern):
+
+1. candidates are the sentences of the best fused chunks plus the best sentences of the whole
+   corpus by dense cosine (each sentence has its own vector, embedded at ingest);
+2. each is scored by its cosine to the question (or to the best-matching part of a multi-part
+   question), standardised over the candidates, plus a bonus for the rank of the chunk it sits
+   in (hybrid retrieval has already weighed BM25 and the dense side) and one for the question
+   terms it shares (names and numbers survive translation);
+3. every part of the question first gets its best sentence; then sentences are taken best first
+   while their score stays within ``margin`` of the best and the budget allows, the best ones
+   with a neighbour on each side for context;
+4. the chosen sentences are merged into windows, grouped by article, articles ordered by their
+   best sentence and windows in document order, so the prompt reads like the articles.
+
+The price: a few more numbers to tune (weights, margin), chosen on the tuning half of the gold
+set (``eval/README.md``), and sentence vectors stored beside the chunk vectors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.types import Hit, Passage, Sentence
+
+
+@dataclass(frozen=True)
+class EvidenceConfig:
+    chunks: int = 6  # sentences of the best fused chunks are candidates ...
+    global_sentences: int = 8  # ... and the corpus's best sentences by cosine
+    chunk_weight: float = 1.0  # bonus for a sentence inside a highly ranked chunk
+    term_weight: float = 1.0  # bonus x share of the question's terms the sentence has
+    margin: float = 1.6  # take sentences scoring at least best - margin
+    neighbours: int = 2  # this many best sentences get a neighbour on each side
+    max_windows: int = 6
+
+
+_WORD = re.compile(r"\w+", re.U)
+_NUM = re.compile(r"\d+(?:[.,]\d+)*")
+_STOP = frozenset(
+    "der die das und ist nicht ein eine wie was wer wann wo warum welche welcher welches hat "
+    "haben wird werden mit für von auf im den dem des zu zum zur auch sich viel viele gibt es sind "
+    "war waren über nach bei aus oder noch kann the and is are was were what who when where why "
+    "which how does do did has have will with for from of on in to a an it its by about many much "
+    "there this that as at be or can alibaba".split())
+
+
+def terms(text: str) -> set[str]:
+    """Cross-form matching terms: numbers in one notation, words cut to 5 letters.
+
+    >>> sorted(terms("Wie viele Rechenzentren baut Alibaba 2025?"))
+    ['2025', 'baut', 'reche']
+    """
+    out = {m.group(0).replace(",", ".") for m in _NUM.finditer(text)}
+    out |= {w.lower()[:5] for w in _WORD.findall(text)
+            if len(w) > 3 and not w.isdigit() and w.lower() not in _STOP}
+    return out
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    if len(x) < 2:
+        return np.zeros_like(x)
+    sd = float(x.std())
+    return (x - x.mean()) / (sd if sd > 1e-6 else 1.0)
+
+
+@dataclass(frozen=True)
+class Scored:
+    index: int  # into the index's sentence list
+    score: float
+    part: int  # which question part it matches best
+
+
+def score_sentences(part_vectors: np.ndarray, part_terms: Sequence[set[str]],
+                    hits: Sequence[Hit], sentences: Sequence[Sentence],
+                    sentence_vectors: np.ndarray, doc_text: Callable[[str], str],
+                    cfg: EvidenceConfig = EvidenceConfig()) -> list[Scored]:
+    """Candidate sentences with their scores, best first (see the module docstring)."""
+    if not len(sentences) or not hits:
+        return []
+    by_doc: dict[str, list[int]] = {}
+    for i, u in enumerate(sentences):
+        by_doc.setdefault(u.doc_id, []).append(i)
+    chunk_bonus: dict[int, float] = {}
+    for rank, h in enumerate(hits[:cfg.chunks]):
+        c = h.chunk
+        for i in by_doc.get(c.doc_id, []):
+            u = sentences[i]
+            if u.start < c.end and c.start < u.end:
+                chunk_bonus[i] = max(chunk_bonus.get(i, 0.0), 1.0 / (1 + rank))
+    sims = sentence_vectors @ part_vectors.T  # (n_sentences, n_parts)
+    best_cos = sims.max(axis=1)
+    cand = set(chunk_bonus)
+    if cfg.global_sentences:
+        cand |= set(np.argsort(-best_cos)[:cfg.global_sentences].tolist())
+    idx = np.array(sorted(cand))
+    dense = _standardise(best_cos[idx])
+    out = []
+    for j, i in enumerate(idx):
+        u = sentences[i]
+        t = terms(doc_text(u.doc_id)[u.start:u.end])
+        share = max((len(t & pt) / len(pt) for pt in part_terms if pt), default=0.0)
+        score = float(dense[j] + cfg.chunk_weight * chunk_bonus.get(int(i), 0.0)
+                      + cfg.term_weight * share)
+        out.append(Scored(int(i), score, int(np.argmax(sims[i]))))
+    return sorted(out, key=lambda s: (-s.score, s.index))
+
+
+def choose(scored: Sequence[Scored], sentences: Sequence[Sentence], n_parts: int,
+           budget: int, cost: Callable[[int], int],
+           cfg: EvidenceConfig = EvidenceConfig()) -> list[int]:
+    """Sentence indices to show, within ``budget`` tokens (``cost(i)`` of sentence ``i``).
+
+    >>> s = [Sentence(f"s{i}", "d", i * 10, i * 10 + 9) for i in range(6)]
+    >>> sc = [Scored(3, 2.0, 0), Scored(0, 1.5, 0), Scored(5, -1.0, 0)]
+    >>> choose(sc, s, 1, budget=40, cost=lambda i: 10, cfg=EvidenceConfig(neighbours=1))
+    [0, 2, 3, 4]
+    """
+    if not scored:
+        return []
+    chosen: dict[int, None] = {}
+    left = budget
+
+    def take(i: int) -> bool:
+        nonlocal left
+        if i in chosen:
+            return True
+        c = cost(i)
+        if c > left:
+            return False
+        chosen[i] = None
+        left -= c
+        return True
+
+    best = scored[0].score
+    firsts = []  # every part's best sentence first
+    for p in range(n_parts):
+        top = next((s for s in scored if s.part == p), None)
+        if top is not None and top.score >= best - 2 * cfg.margin:
+            firsts.append(top)
+    order = list(dict.fromkeys(firsts + [s for s in scored if s.score >= best - cfg.margin]))
+    for rank, s in enumerate(order):
+        if not take(s.index) and rank >= len(firsts):
+            continue
+        if rank < cfg.neighbours:
+            u = sentences[s.index]
+            for j in (s.index - 1, s.index + 1):
+                if 0 <= j < len(sentences) and sentences[j].doc_id == u.doc_id:
+                    take(j)
+    return sorted(chosen)
+
+
+def windows(chosen: Sequence[int], sentences: Sequence[Sentence],
+            rank_of: dict[int, int]) -> list[list[int]]:
+    """Runs of consecutive chosen sentences of one document; documents ordered by their best
+    sentence (``rank_of``: sentence index -> rank), runs inside a document in text order.
+
+    >>> s = [Sentence(f"s{i}", "a" if i < 3 else "b", i, i + 1) for i in range(5)]
+    >>> windows([0, 1, 3, 4], s, {3: 0, 0: 1})
+    [[3, 4], [0, 1]]
+    """
+    runs: list[list[int]] = []
+    for i in sorted(chosen):
+        if runs and runs[-1][-1] == i - 1 and sentences[runs[-1][-1]].doc_id == sentences[i].doc_id:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    big = len(sentences) + 1
+    doc_rank: dict[str, int] = {}
+    for run in runs:
+        r = min(rank_of.get(i, big) for i in run)
+        d = sentences[run[0]].doc_id
+        doc_rank[d] = min(doc_rank.get(d, big), r)
+    return sorted(runs, key=lambda run: (doc_rank[sentences[run[0]].doc_id], run[0]))
+
+
+def to_passages(runs: Sequence[Sequence[int]], sentences: Sequence[Sentence],
+                hits: Sequence[Hit], doc_text: Callable[[str], str],
+                doc_meta: Callable[[str], tuple[str, str]],
+                chunk_for: Callable[[str, int, int], Hit | None]) -> list[Passage]:
+    """Windows as numbered passages; each keeps the chunk hit it lies in (for scores and ids)
+    and its article's title and date (``doc_meta(doc_id) -> (title, date)``)."""
+    out: list[Passage] = []
+    for run in runs:
+        first, last = sentences[run[0]], sentences[run[-1]]
+        text = doc_text(first.doc_id)
+        hit = chunk_for(first.doc_id, first.start, last.end) or hits[0]
+        title, date = doc_meta(first.doc_id)
+        out.append(Passage(len(out) + 1, hit, text[first.start:last.end], first.start, last.end,
+                           title=title, date=date))
+    return out
+
+
+def select_evidence(parts: Sequence[str], hits: Sequence[Hit], index: object, embedder: object,
+                    budget: int, count_tokens: Callable[[str], int],
+                    cfg: EvidenceConfig = EvidenceConfig()) -> list[Passage]:
+    """Passages for the prompt from an index with sentence units (``qa.indexing.Index``):
+    ``parts`` is the question followed by its parts when it has several."""
+    sentences: list[Sentence] = index.sentences  # type: ignore[attr-defined]
+    if not sentences or not hits:
+        return []
+    docs = {d.doc_id: d for d in index.documents}  # type: ignore[attr-defined]
+    vecs = embedder.embed(list(parts), "query")  # type: ignore[attr-defined]
+    part_terms = [terms(p) for p in parts]
+    n_parts = len(parts)
+
+    def text_of(doc_id: str) -> str:
+        return docs[doc_id].text
+
+    scored = score_sentences(vecs, part_terms, hits, sentences,
+                             index.sentence_vectors, text_of, cfg)  # type: ignore[attr-defined]
+    costs: dict[int, int] = {}
+
+    def cost(i: int) -> int:
+        if i not in costs:
+            u = sentences[i]
+            costs[i] = count_tokens(text_of(u.doc_id)[u.start:u.end]) + 1
+        return costs[i]
+
+    chosen = choose(scored, sentences, n_parts, budget, cost, cfg)
+    rank_of = {s.index: r for r, s in enumerate(scored)}
+    runs = windows(chosen, sentences, rank_of)[:cfg.max_windows]
+    chunks = index.chunks  # type: ignore[attr-defined]
+
+    def chunk_for(doc_id: str, start: int, end: int) -> Hit | None:
+        for h in hits:
+            c = h.chunk
+            if c.doc_id == doc_id and c.start <= start < c.end:
+                return h
+        for c in chunks:
+            if c.doc_id == doc_id and c.start <= start < c.end:
+                return Hit(chunk=c, score=0.0)
+        return None
+
+    def meta(doc_id: str) -> tuple[str, str]:
+        d = docs[doc_id]
+        return d.title, str(d.meta.get("date") or "")
+
+    return to_passages(runs, sentences, hits, text_of, meta, chunk_for)

@@ -1,0 +1,53 @@
+"""Multi-part questions: pure functions that find the parts of a question asked in one sentence.
+
+"Wie viel investiert Alibaba und auf welchen Betrag steigt das Budget?" has two parts; a small
+model tends to answer the first and drop the second. The parts are found by question words that
+open a new clause after "und"/"and", a comma or a second question mark ("Wann und wo ...?" gives
+two parts that share the rest of the sentence). Each part later gets its own best evidence
+sentence, and the prompt lists the parts to be answered. No language lists beyond the German
+and English question words: another language simply yields one part.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WH = (r"(?:wie\s+viele?|wie\s+hoch|wie\s+lange|wie\s+groß|wieviele?|wie|was|wer|wem|wen|wessen|"
+       r"wann|wo|wohin|woher|warum|weshalb|wozu|welche[rmns]?|"
+       r"how\s+(?:many|much|long|high|large|big)|how|what|who|whom|whose|when|where|why|which)")
+_PREP = (r"(?:auf|in|an|bei|seit|bis|um|für|mit|von|vom|zu|über|aus|gegen|nach|"
+         r"on|in|at|by|since|until|for|with|from|to|against|after|of)")
+_SPLIT = re.compile(rf"(?:,?\s+(?:und|and|sowie|as\s+well\s+as)\s+|,\s+|;\s+|\?\s+)"
+                    rf"(?=(?:{_PREP}\s+)?{_WH}\b)", re.I)
+_HAS_WH = re.compile(rf"\b{_WH}\b", re.I)
+_PAIR = re.compile(rf"^\s*({_WH})\s+(?:und|and)\s+({_WH})\b\s*(.*)$", re.I | re.S)
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a question, or ``[question]`` when it asks one thing.
+
+    >>> question_parts("Wie viel Geld sammelte Alibaba ein und wann werden die Anleihen fällig?")
+    ['Wie viel Geld sammelte Alibaba ein?', 'wann werden die Anleihen fällig?']
+    >>> question_parts("When and where was the Apsara conference held?")
+    ['When was the Apsara conference held?', 'where was the Apsara conference held?']
+    >>> question_parts("Who chairs the board and since when?")
+    ['Who chairs the board?', 'since when?']
+    >>> question_parts("By 2030, how large should it be?")
+    ['By 2030, how large should it be?']
+    >>> question_parts("Welche Länder und Städte nennt der Artikel?")
+    ['Welche Länder und Städte nennt der Artikel?']
+    """
+    q = " ".join(question.split())
+    m = _PAIR.match(q)
+    if m and m.group(3).strip():
+        rest = m.group(3).strip()
+        return [f"{m.group(1)} {rest}", f"{m.group(2)} {rest}"]
+    pieces: list[str] = []
+    for p in (p.strip(" ,;") for p in _SPLIT.split(q)):
+        if pieces and not _HAS_WH.search(pieces[-1]):  # "By 2030, how ..." is one part
+            pieces[-1] = f"{pieces[-1]}, {p}"
+        elif p:
+            pieces.append(p)
+    if len(pieces) < 2:
+        return [q]
+    return [p if p.endswith("?") else p + "?" for p in pieces]

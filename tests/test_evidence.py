@@ -1,0 +1,124 @@
+"""Sentence-level evidence: units in the index, selection under a budget, multi-part questions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qa import Assistant
+from qa.chunking import sentence_units
+from qa.evidence import EvidenceConfig, Scored, choose, score_sentences, terms, windows
+from qa.prompting import NOT_FOUND, approx_tokens, build_messages, could_be_refusal, is_refusal
+from qa.questions import question_parts
+from qa.types import Chunk, Document, Hit, Sentence
+
+
+def test_index_holds_a_vector_for_every_sentence(fake_assistant: Assistant) -> None:
+    index = fake_assistant.index
+    assert index is not None
+    assert len(index.sentences) == len(index.sentence_vectors) > len(index.chunks)
+    docs = {d.doc_id: d for d in index.documents}
+    for u in index.sentences[:50]:
+        assert docs[u.doc_id].text[u.start:u.end].strip()
+    norms = np.linalg.norm(index.sentence_vectors, axis=1)
+    assert np.allclose(norms, 1.0, atol=1e-4)
+
+
+def test_sentence_units_cover_the_document_in_order() -> None:
+    text = "Alibaba baut. Die Cloud wächst um 26 %.\nNeue Zeile ohne Punkt"
+    doc = Document("d1", "a.txt", "T", text, "x")
+    units = sentence_units(doc)
+    assert [text[u.start:u.end] for u in units] == [
+        "Alibaba baut.", "Die Cloud wächst um 26 %.", "Neue Zeile ohne Punkt"]
+    assert len({u.sentence_id for u in units}) == 3
+    assert units == sentence_units(doc)  # deterministic ids
+
+
+def test_evidence_is_sentence_windows_within_budget(fake_assistant: Assistant) -> None:
+    q = "Welchen Marktanteil hat Alibaba Cloud im chinesischen KI-Cloud-Markt?"
+    events = fake_assistant.events(q)
+    retrieved = next(events)
+    passages = retrieved.passages
+    assert passages and len(passages) <= fake_assistant.settings.evidence_windows
+    budget = fake_assistant.settings.prompt_budget_tokens
+    assert sum(approx_tokens(p.text) for p in passages) <= budget + len(passages)
+    index = fake_assistant.index
+    for p in passages:  # each passage is an exact span of its article, with its title
+        doc = index.document(p.source)
+        assert doc.text[p.start:p.end] == p.text and p.title == doc.title
+    assert any("Marktanteil" in p.text for p in passages)
+    # windows of one article are in document order
+    by_doc: dict[str, list[int]] = {}
+    for p in passages:
+        by_doc.setdefault(p.source, []).append(p.start)
+    assert all(v == sorted(v) for v in by_doc.values())
+
+
+def test_each_part_of_a_two_part_question_gets_evidence(fake_assistant: Assistant) -> None:
+    q = "Wie viele Parameter hat Qwen3-Max und wo baut Alibaba neue Rechenzentren?"
+    assert len(question_parts(q)) == 2
+    passages = next(fake_assistant.events(q)).passages
+    text = " ".join(p.text for p in passages)
+    assert "Parameter" in text and "Rechenzentren" in text
+    fake_assistant.ask(q)
+    user = fake_assistant.generator.history[-1][-1]["content"]
+    assert "Die Frage hat 2 Teile" in user and "(2) wo baut Alibaba" in user
+
+
+def test_choose_takes_every_part_first_then_the_best_within_the_margin() -> None:
+    sents = [Sentence(f"s{i}", "d", 10 * i, 10 * i + 9) for i in range(8)]
+    scored = [Scored(1, 3.0, 0), Scored(2, 2.9, 0), Scored(6, 0.5, 1), Scored(4, -2.0, 0)]
+    got = choose(scored, sents, n_parts=2, budget=30, cost=lambda i: 10,
+                 cfg=EvidenceConfig(neighbours=0, margin=1.5))
+    assert got == [1, 2, 6]  # part 1's best (6) is below best - margin, but within twice it
+    assert choose([], sents, 1, 100, lambda i: 1) == []
+
+
+def test_score_prefers_the_sentence_with_the_question_terms() -> None:
+    text = "Alibaba baut in Brasilien. Das Wetter war gut. Qwen3-Max hat eine Billion Parameter."
+    doc = Document("d", "a.txt", "T", text, "x")
+    units = sentence_units(doc)
+    vecs = np.eye(3, dtype=np.float32)
+    hits = [Hit(Chunk("c", "d", "a.txt", "T", text, 0, len(text)), 1.0)]
+    q = "Wie viele Parameter hat Qwen3-Max?"
+    out = score_sentences(np.ones((1, 3), dtype=np.float32) / np.sqrt(3), [terms(q)], hits,
+                          units, vecs, lambda _: text)
+    assert out[0].index == 2
+
+
+def test_windows_group_by_article_in_document_order() -> None:
+    sents = [Sentence("a0", "A", 0, 5), Sentence("a1", "A", 6, 9), Sentence("b0", "B", 0, 5)]
+    assert windows([0, 1, 2], sents, {2: 0, 1: 1}) == [[2], [0, 1]]
+
+
+def test_prompt_has_article_headers_parts_and_a_number_glossary_for_english() -> None:
+    chunk = Chunk("c", "d", "a.txt", "Alibaba baut", "x", 0, 1)
+    from qa.types import Passage
+    p = [Passage(1, Hit(chunk, 1.0), "Qwen3-Max hat über eine Billion Parameter.", 0, 42,
+                 "Alibaba baut", "2025-09-24")]
+    user = build_messages("How many parameters and when?", p, "en",
+                          ["How many parameters?", "when?"])[-1]["content"]
+    assert "Article: Alibaba baut (2025-09-24)\n[1] Qwen3-Max" in user
+    assert "'Billion(en)' is English 'trillion'" in user
+    assert "The question has 2 parts" in user and user.rstrip().endswith("Answer:")
+    de = build_messages("Wie viele?", p, "de")[-1]["content"]
+    assert "trillion" not in de and de.rstrip().endswith("Antwort:")
+
+
+def test_refusals_in_either_language_are_recognised_and_never_streamed() -> None:
+    for reply in (NOT_FOUND, "NOT_IN_THE_ARTICLES", "The passages do not mention the price.",
+                  "Die Textstellen enthalten keine Angaben dazu."):
+        assert is_refusal(reply), reply
+    assert not is_refusal("Die Cloud wuchs um 26 Prozent [1].")
+    assert all(could_be_refusal(NOT_FOUND[:i]) for i in range(1, len(NOT_FOUND) + 1))
+    assert not could_be_refusal("Die")
+
+
+def test_english_refusal_token_is_not_streamed(fake_assistant: Assistant) -> None:
+    fake_assistant.generator.enqueue("NOT_IN_THE_ARTICLES")
+    assert list(fake_assistant.stream("Who is Alibaba's chief financial officer?")) == []
+
+
+def test_answer_with_a_name_from_outside_the_articles_abstains(fake_assistant: Assistant) -> None:
+    fake_assistant.generator.enqueue("Der Finanzchef ist Toby Xu Hong [1].")
+    a = fake_assistant.ask("Wer ist der Finanzchef von Alibaba?")
+    assert a.abstained and not a.citations
