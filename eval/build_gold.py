@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qa.corpus import load_corpus  # noqa: E402
+from qa.questions import question_parts  # noqa: E402
 
 ARTICLES = ROOT / "data" / "articles"
 OUT = ROOT / "eval" / "gold.jsonl"
@@ -485,6 +486,49 @@ ITEMS: list[tuple[str, str, str, str, list[list[str]], list[tuple[str, str]]]] =
     ("Was sagte Jack Ma bei dem Treffen mit Xi Jinping?", "de", "unanswerable", "", [], []),
     ("Wie viel investiert Tencent in KI-Infrastruktur?", "de", "unanswerable", "", [], []),
 ]
+
+# Added for the classes the first set was thin on (issue "Right answers"): two-part questions,
+# figures that differ between articles of different dates, English questions whose numbers need
+# translating (German "Billion" = trillion), and unanswerable questions that sound answerable.
+# They alternate between the halves on their own, so the splits of the items above stay fixed.
+ADDED: list[tuple[str, str, str, str, list[list[str]], list[tuple[str, str]]]] = [
+    ("Um wie viel Prozent stieg der Umsatz aus dem internationalen E-Commerce, und auf welchen Betrag?", "de", "number",
+     "Um 32 Prozent auf Rmb37,8 Milliarden, auch dank AliExpress.",
+     [["32 Prozent", "32 %", "32 percent"], ["37,8 Milliarden", "Rmb37,8", "37.8 billion"]],
+     [("001", "Der Umsatz aus diesem Bereich stieg um 32 Prozent auf Rmb37,8 Milliarden, teilweise dank des Erfolgs von AliExpress, das zunehmend Ähnlichkeiten mit Temu aufweist.")]),
+    ("Wann und wo fand die Apsara-Konferenz 2025 statt?", "de", "fact",
+     "Vom 24. bis 26. September 2025 in Hangzhou.",
+     [["24"], ["26"], ["Hangzhou"]],
+     [("003", "Die Apsara-Konferenz, Flaggschiffveranstaltung des chinesischen E-Commerce-Konzerns Alibaba, bekräftigte vom 24. bis 26. September 2025 in Hangzhou den Eintritt des Unternehmens in die nächste Phase des globalen KI-Revolutionszyklus.")]),
+    ("How much did Alibaba raise with its convertible bond, and at what premium to the share price?", "en", "number",
+     "It raised 3.2 billion dollars; buyers paid a premium of 27.5% to 32.5% over the share price.",
+     [["3.2 billion", "3,2 Milliarden"], ["27.5", "27,5"], ["32.5", "32,5"]],
+     [("004", "Der Technologieriese sammelte beeindruckende 3,2 Milliarden Dollar durch ein spezielles Anleihengeschäft."),
+      ("004", "Alibaba verkaufte diese Anleihen mit einem Aufschlag, was bedeutet, dass Einzelpersonen 27,5% bis 32,5% mehr als den aktuellen Aktienkurs zahlten.")]),
+    ("How many parameters does Qwen3-Max have?", "en", "number",
+     "More than one trillion parameters.",
+     [["trillion", "einer Billion", "eine Billion"]],
+     [("002", "Das Herzstück der Offensive bildet Qwen3-Max, das mit über einer Billion Parametern leistungsstärkste Sprachmodell des Unternehmens.")]),
+    ("What cloud revenue growth rates do the articles report for Alibaba, and for which periods?", "en", "conflict",
+     "13 percent (to Rmb31.7 billion) in the last quarter of 2024; 26 percent in the most recent quarter reported around the 2025 Apsara conference.",
+     [["13"], ["26"]],
+     [("001", "Besonders die Cloud-Sparte leistete mit einem Umsatzwachstum von 13 Prozent auf Rmb31,7 Milliarden gute Arbeit."),
+      ("000", "Im jüngsten Quartal wuchs das Cloud-Geschäft um 26 Prozent und trug maßgeblich zu den starken Ergebnissen bei.")]),
+    ("Wie viel gab Alibaba 2024 für Investitionen aus, und wie verhielt sich das zum Vorjahr?", "de", "number",
+     "Rmb72,5 Milliarden (10 Milliarden Euro), dreimal so viel wie im Vorjahr.",
+     [["72,5 Milliarden", "Rmb72,5", "10 Milliarden Euro"], ["dreimal", "drei Mal", "three times", "verdreifacht"]],
+     [("001", "Im Jahr 2024 betrugen die Gesamtkapitalausgaben Rmb72,5 Milliarden (10 Milliarden Euro), dreimal so viel wie im Vorjahr.")]),
+    ("By how much did Alibaba's shares rise in Hong Kong on that Friday, and what gain for 2025 does that add up to?", "en", "number",
+     "12.6 percent on the day; more than 60 percent for 2025 in total.",
+     [["12.6", "12,6"], ["60"]],
+     [("001", "Anleger reagierten begeistert: Die Aktie stieg am Freitag an der Börse in Hongkong um 12,6 Prozent."),
+      ("001", "Insgesamt ergibt sich damit ein Anstieg von über 60 Prozent für das Jahr 2025.")]),
+    ("In welcher französischen Stadt baut Alibaba sein neues Rechenzentrum?", "de", "unanswerable", "", [], []),
+    ("How many employees does Alibaba have?", "en", "unanswerable", "", [], []),
+    ("Wie hoch war Alibabas Umsatz im Gesamtjahr 2024?", "de", "unanswerable", "", [], []),
+    ("What operating margin did Alibaba Cloud report in its latest quarter?", "en", "unanswerable", "", [], []),
+    ("Wer leitet die Chipsparte, die den Zhenwu-Chip entwickelt hat?", "de", "unanswerable", "", [], []),
+]
 # fmt: on
 
 
@@ -492,7 +536,7 @@ def build(articles: Path = ARTICLES) -> list[dict]:
     """The gold items with evidence offsets located in the cleaned article text."""
     docs = {d.source: d.text for d in load_corpus([articles]).documents}
     items = []
-    for i, (question, lang, kind, reference, facts, evidence) in enumerate(ITEMS, start=1):
+    for i, (question, lang, kind, reference, facts, evidence) in enumerate(ITEMS + ADDED, start=1):
         ev = []
         for prefix, quote in evidence:
             names = [n for n in docs if n.startswith(prefix)]
@@ -505,8 +549,24 @@ def build(articles: Path = ARTICLES) -> list[dict]:
             ev.append({"file": names[0], "start": start, "end": start + len(quote), "quote": quote})
         items.append({"id": f"q{i:03d}", "question": question, "language": lang, "kind": kind,
                       "answerable": kind != "unanswerable", "reference": reference,
-                      "facts": facts, "evidence": ev})
+                      "facts": facts, "evidence": ev,
+                      "multi_part": len(question_parts(question)) > 1})
+    assign_splits(items[:len(ITEMS)])
+    assign_splits(items[len(ITEMS):])
     return items
+
+
+def assign_splits(items: list[dict]) -> None:
+    """``split``: "tune" or "test", fixed in the file. Stratified by the article of the first
+    evidence span (none for unanswerable questions), kind and language: the questions sorted by
+    these alternate between the halves, so both see every article, kind and language alike. Choices are
+    made on "tune"; "test" is reported and guarded in CI."""
+    def key(it: dict) -> tuple[str, str, str, str]:
+        return ((it["evidence"][0]["file"] if it["evidence"] else "-"), it["kind"],
+                it["language"], it["id"])
+
+    for n, it in enumerate(sorted(items, key=key)):  # alternate along the sorted order
+        it["split"] = "tune" if n % 2 == 0 else "test"
 
 
 def render(items: list[dict]) -> str:

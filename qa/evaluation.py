@@ -76,6 +76,11 @@ def _spans(hits: Sequence[Any]) -> list[list[Any]]:
     return [[h.chunk.source, h.chunk.start, h.chunk.end] for h in hits]
 
 
+def _passages(passages: Sequence[Any]) -> list[dict[str, Any]]:
+    return [{"n": p.n, "source": p.source, "start": p.start, "end": p.end, "text": p.text}
+            for p in passages]
+
+
 def run(settings: Settings, gold: list[dict[str, Any]], retrieval_only: bool = False,
         progress: Callable[[int, int, str], None] | None = None,
         assistant: Any = None) -> dict[str, Any]:
@@ -87,10 +92,15 @@ def run(settings: Settings, gold: list[dict[str, Any]], retrieval_only: bool = F
     for i, item in enumerate(gold, 1):
         row: dict[str, Any] = {"id": item["id"], "question": item["question"],
                                "language": item.get("language"), "kind": item.get("kind")}
-        if retrieval_only:
+        if retrieval_only:  # retrieval and evidence selection, no generation
             t0 = time.perf_counter()
-            hits = assistant.retrieve(item["question"], 10)
-            row["retrieved"] = _spans(hits)
+            for ev in assistant.events(item["question"]):
+                if isinstance(ev, Retrieved):
+                    row["retrieved"] = _spans(ev.hits[:10])
+                    row["passages"] = _passages(ev.passages)
+                    row["prompt_tokens"] = sum(assistant._count_tokens()(p.text)
+                                               for p in ev.passages)
+                    break
             row["timings"] = {"retrieve_s": time.perf_counter() - t0}
         else:
             for ev in assistant.events(item["question"]):
@@ -102,8 +112,7 @@ def run(settings: Settings, gold: list[dict[str, Any]], retrieval_only: bool = F
                     row.update(answer=a.text, abstained=a.abstained, citations=d["citations"],
                                sources=d["sources"], timings=d["timings"], model=a.model,
                                prompt_tokens=a.prompt_tokens, error=a.error,
-                               passages=[{"n": p.n, "source": p.source, "start": p.start,
-                                          "end": p.end, "text": p.text} for p in a.passages])
+                               passages=_passages(a.passages))
         rows.append(row)
         if progress:
             progress(i, len(gold), item["id"])
@@ -123,6 +132,14 @@ def score(settings: Settings, gold: list[dict[str, Any]], rows: list[dict[str, A
         scores.update(answers.scores)
         for r in answers.per_question:
             per_q[r["id"]].update(r)
+    else:  # was the evidence in what the model would read?
+        by_id = {g["id"]: g for g in gold}
+        ev_rows = [(r["id"], metrics.prompt_evidence(r.get("passages") or [], by_id[r["id"]]))
+                   for r in rows if by_id[r["id"]].get("answerable", True)]
+        for qid, ev in ev_rows:
+            per_q[qid].update(ev)
+        for k in ("facts_in_prompt", "evidence_in_prompt"):
+            scores[k] = sum(ev[k] for _, ev in ev_rows) / len(ev_rows) if ev_rows else 0.0
     scores.update({f"latency_{k}": v for k, v in
                    metrics.latency_metrics([(r.get("timings") or {}) | {"prompt_tokens": r.get("prompt_tokens")}
                                             for r in rows]).items()})
@@ -135,7 +152,8 @@ def score(settings: Settings, gold: list[dict[str, Any]], rows: list[dict[str, A
         "settings": settings.public_dict(),
         "n_questions": len(rows),
         "scores": scores,
-        "breakdown": metrics.breakdown(per_question, gold),
+        "breakdown": metrics.breakdown(per_question, gold,
+                                       by=("split", "language", "kind", "multi_part")),
         "per_question": per_question,
     }
 
@@ -156,7 +174,8 @@ def summary_markdown(report: dict[str, Any], title: str) -> str:
     keys = [k for k in ["hit@1", "hit@3", "hit@5", "hit@10", "recall@5", "mrr", "ndcg@10",
                         "fact_accuracy", "fact_recall", "abstention_precision",
                         "abstention_recall", "abstention_accuracy", "cited_right_file", "citation_overlap",
-                        "marker_support", "latency_retrieve_s_p50", "latency_first_token_s_p50",
+                        "marker_support", "facts_in_prompt", "evidence_in_prompt",
+                        "latency_retrieve_s_p50", "latency_first_token_s_p50",
                         "latency_total_s_p50", "latency_total_s_p95",
                         "latency_prompt_tokens_p50"] if k in s]
     out = [f"# Eval: {title}", "", f"{report['n_questions']} questions, {report['created']}, "
@@ -247,6 +266,8 @@ def add_eval_parser(sub: Any, common: Callable[..., None], gen: Callable[..., No
     s.add_argument("--out-dir", type=Path, default=DEFAULT_REPORTS)
     s.add_argument("--name", help="configuration name in the report file name")
     s.add_argument("--limit", type=int, help="only the first N questions")
+    s.add_argument("--split", choices=["tune", "test"],
+                   help="only the gold questions of this half (choices are made on tune)")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="any setting, e.g. --set dense_weight=0 --set chunk_words=120")
     s.add_argument("--min", action="append", default=[], metavar="METRIC=VALUE",
@@ -267,7 +288,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     settings = settings.with_strings(dict(kv.split("=", 1) for kv in args.set))
     if args.index_dir is None:
         settings = settings.replace(index_dir=eval_index_dir(settings))
-    gold = load_gold(args.gold)[: args.limit]
+    gold = [g for g in load_gold(args.gold) if not args.split or g.get("split") == args.split]
+    gold = gold[: args.limit]
 
     def progress(i: int, n: int, qid: str) -> None:
         print(f"\r[{i}/{n}] {qid}", end="", file=sys.stderr, flush=True)
@@ -275,6 +297,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     report = run(settings, gold, args.retrieval_only, progress)
     print(file=sys.stderr)
     name = args.name or config_name(settings, args.retrieval_only)
+    if args.split:
+        name += f"-{args.split}"
     path = write_report(report, args.out_dir, name)
     print(summary_markdown(report, name).split("\n## Misses")[0])
     print(f"report: {path}")

@@ -266,6 +266,30 @@ def _cited_spans(answer: Mapping[str, Any]) -> list[Span]:
     return spans
 
 
+def prompt_evidence(passages: Sequence[Mapping[str, Any]],
+                    gold: Mapping[str, Any], cover: float = 0.8) -> dict[str, float]:
+    """Did the prompt hold the evidence? ``facts_in_prompt``: every required fact occurs in the
+    passage texts; ``evidence_in_prompt``: some gold evidence span is at least ``cover`` covered
+    by the passages (one span suffices: gold often lists the same fact in two articles).
+
+    >>> g = {"facts": [["26 %"]], "evidence": [{"file": "a", "start": 0, "end": 10}]}
+    >>> prompt_evidence([{"source": "a", "start": 0, "end": 9, "text": "um 26 Prozent"}], g)
+    {'facts_in_prompt': 1.0, 'evidence_in_prompt': 1.0}
+    """
+    text = " ".join(p.get("text") or "" for p in passages)
+    facts = gold.get("facts") or []
+    spans = gold_spans(gold)
+    covered = 0.0
+    for f, s0, e0 in spans:
+        chars: set[int] = set()
+        for p in passages:
+            if p.get("source") == f:
+                chars.update(range(max(s0, int(p["start"])), min(e0, int(p["end"]))))
+        covered = max(covered, len(chars) / max(1, e0 - s0))
+    return {"facts_in_prompt": float(all(fact_present(text, v) for v in facts)),
+            "evidence_in_prompt": float(covered >= cover) if spans else 0.0}
+
+
 def answer_metrics(answers: Sequence[Mapping[str, Any]],
                    gold_items: Sequence[Mapping[str, Any]]) -> MetricReport:
     """Score answers ``{"id", "answer", "abstained", "citations": [{"n", "source", "start", "end",
@@ -310,6 +334,8 @@ def answer_metrics(answers: Sequence[Mapping[str, Any]],
             row["cited_right_file"] = float(bool(files & cited))
             row["citation_overlap"] = float(any(overlaps(c, s) for c in _cited_spans(a)
                                                 for s in gold_spans(g)))
+        if answerable and a.get("passages") is not None:
+            row.update(prompt_evidence(a.get("passages") or [], g))
         row["markers"], row["markers_supported"] = _marker_counts(a)
         m, ok = row["markers"], row["markers_supported"]
         row["marker_support"] = ok / m if m else None
@@ -318,10 +344,11 @@ def answer_metrics(answers: Sequence[Mapping[str, Any]],
     n_abst = sum(1 for r in rows if r["abstained"])
     n_unans = sum(1 for r in rows if not r["answerable"])
     n_markers, n_ok = sum(r["markers"] for r in rows), sum(r["markers_supported"] for r in rows)
-    scores = {name: _mean([r[row] for r in rows]) for name, row in [
+    scores = {name: _mean([r.get(row) for r in rows]) for name, row in [
         ("fact_accuracy", "fact_correct"), ("fact_recall", "fact_recall"),
         ("abstention_accuracy", "abstention_correct"), ("cited_right_file", "cited_right_file"),
-        ("citation_overlap", "citation_overlap")]}
+        ("citation_overlap", "citation_overlap"), ("facts_in_prompt", "facts_in_prompt"),
+        ("evidence_in_prompt", "evidence_in_prompt")]}
     scores |= {
         "abstention_precision": tp / n_abst if n_abst else 0.0,
         "abstention_recall": tp / n_unans if n_unans else 0.0,

@@ -14,7 +14,8 @@ from qa.metrics import fact_present
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "eval" / "gold.jsonl"
 KINDS = {"fact", "number", "list", "multi_doc", "conflict", "unanswerable"}
-KEYS = {"id", "question", "language", "kind", "answerable", "reference", "facts", "evidence"}
+KEYS = {"id", "question", "language", "kind", "answerable", "reference", "facts", "evidence",
+        "multi_part", "split"}
 
 
 def _items() -> list[dict]:
