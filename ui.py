@@ -7,12 +7,19 @@ comes from ``qa.render`` (which escapes everything); feedback goes through ``qa.
 
     python ui.py                         # http://127.0.0.1:7860
     python ui.py --port 8080 --model qwen2.5-coder-0.5b
-    python ui.py --host 0.0.0.0          # reachable from other machines (no login: careful)
+    QA_UI_USERS=anna:secret python ui.py --host 0.0.0.0   # reachable from other machines
+
+Security rule: every callback of a Gradio app is an HTTP endpoint, including upload, delete and
+rebuild. Without a login the app is therefore served only on a loopback address; on any other
+address, or with ``--share``, it refuses to start unless users are configured (``QA_UI_USERS``
+or ``QA_UI_USERS_FILE``, see ``Settings.ui_credentials``). The document-changing callbacks are
+also kept out of the public API (``api_visibility="private"``).
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
@@ -29,6 +36,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gradio as gr  # noqa: E402 - after the environment it reads
 
 log = logging.getLogger("qa.ui")
+# keyword that keeps an event out of the app's public API (Gradio 6 renamed it)
+PRIVATE: dict[str, Any] = ({"api_visibility": "private"} if int(gr.__version__.split(".")[0]) >= 6
+                           else {"api_name": False, "show_api": False})
 
 EXAMPLES = [
     "Um wie viel Prozent stieg die Alibaba-Aktie in Hongkong?",
@@ -44,17 +54,50 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     p = argparse.ArgumentParser(prog="ui.py", description="The qa chat window (Gradio).")
     g = p.add_argument_group("server")
-    g.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    g.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; any other needs QA_UI_USERS)")
     g.add_argument("--port", type=int, default=None,
                    help="port (default: the first free one from 7860)")
     g.add_argument("--share", action="store_true",
-                   help="also open a public gradio.live link (anyone with it can upload/delete)")
+                   help="also open a public gradio.live link (needs QA_UI_USERS)")
     g.add_argument("--data-dir", help="feedback and trash folder (default: data)")
     g.add_argument("--no-warmup", action="store_true",
                    help="do not load the models in the background after start")
     _common(p)
     _gen(p)
     return p.parse_args(argv)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable only from this machine.
+
+    >>> [is_loopback(h) for h in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "192.168.1.5", "")]
+    [True, True, True, False, False, False]
+    """
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_problem(host: str, share: bool, users: list[tuple[str, str]]) -> str | None:
+    """Why the UI must not start as asked (anyone who reaches it could upload, delete and
+    rebuild documents), or None.
+
+    >>> exposure_problem("127.0.0.1", False, []) is None
+    True
+    >>> exposure_problem("0.0.0.0", False, [("anna", "secret")]) is None
+    True
+    >>> exposure_problem("0.0.0.0", False, []).startswith("refusing to serve on 0.0.0.0")
+    True
+    """
+    if users or (is_loopback(host) and not share):
+        return None
+    where = "a public --share link" if share else host
+    return (f"refusing to serve on {where} without a login: anyone who can reach it could "
+            "upload, delete and rebuild documents; set QA_UI_USERS=name:password (or "
+            "QA_UI_USERS_FILE=path, one name:password per line), or use --host 127.0.0.1")
 
 
 def make_settings(args: argparse.Namespace):  # noqa: ANN201 - qa.Settings
@@ -376,12 +419,13 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
         backend.change(on_backend, backend, model, queue=False)
 
         docs_out = [doc_status, table, doc_pick]
+        # the document-changing callbacks are for this page only, not part of the app's API
         add_btn.click(add_docs, [upload, replace], [*docs_out, upload],
-                      concurrency_limit=1, concurrency_id="documents")
+                      concurrency_limit=1, concurrency_id="documents", **PRIVATE)
         delete_btn.click(delete_doc, doc_pick, [*docs_out, article],
-                         concurrency_limit=1, concurrency_id="documents")
+                         concurrency_limit=1, concurrency_id="documents", **PRIVATE)
         rebuild_btn.click(rebuild, None, docs_out, concurrency_limit=1,
-                          concurrency_id="documents")
+                          concurrency_id="documents", **PRIVATE)
         view_btn.click(view_doc, doc_pick, article, queue=False)
         doc_pick.change(view_doc, doc_pick, article, queue=False)
         demo.load(refresh_list, None, [table, doc_pick], queue=False)
@@ -400,6 +444,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = make_settings(args)
+        users = settings.ui_credentials()
+        problem = exposure_problem(args.host, args.share, users)
+        if problem:
+            raise QAError(problem)
         app = App(settings)
     except QAError as e:
         if args.debug:
@@ -413,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
-                prevent_thread_lock=True, theme=theme, css=CSS + UI_CSS, quiet=True,
+                auth=users or None, prevent_thread_lock=True, theme=theme, css=CSS + UI_CSS, quiet=True,
                 max_file_size=settings.max_file_bytes, ssr_mode=False, show_error=False)
     url = demo.local_url or f"http://{args.host}:{args.port}/"
     print(f"qa UI running at {url} (started in {time.perf_counter() - _T0:.1f} s)", flush=True)

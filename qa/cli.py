@@ -56,8 +56,12 @@ def _progress(desc: str) -> Callable[[int, int], None]:
 
     def update(done: int, total: int) -> None:
         if "b" not in bar:
+            # no rate or ETA: the bar appears after the first batch, so tqdm would divide that
+            # batch by a few microseconds (millions of chunks/s)
             bar["b"] = tqdm(total=total, desc=desc, unit="chunk", file=sys.stderr,
-                            disable=not sys.stderr.isatty() and total < 50)
+                            disable=not sys.stderr.isatty() and total < 50,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                                       "[{elapsed}]")
         bar["b"].n = done
         bar["b"].refresh()
         if done >= total:
@@ -72,8 +76,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     report, skipped = ingest(settings, args.paths or None, rebuild=args.rebuild,
                              progress=_progress("embedding"))
-    for s in skipped:
-        print(f"warning: {s}", file=sys.stderr)
+    for s in skipped:  # the one report of each skipped file (qa.corpus does not log them)
+        print(f"warning: {_safe(str(s))}", file=sys.stderr)
     print(report.summary())
     return 0
 
@@ -84,12 +88,25 @@ def _load(args: argparse.Namespace):  # noqa: ANN202
     return Assistant.load(_settings(args), progress=_progress("building index"))
 
 
+def _safe(text: str) -> str:
+    """Text from files (names, quotes) with control characters escaped, so that a file name
+    cannot move the cursor, recolour or reverse the terminal.
+
+    >>> _safe("a\\x1b[2J\\u202e.txt")
+    'a\\\\x1b[2J\\\\u202e.txt'
+    """
+    from qa.corpus import printable
+
+    return printable(text)
+
+
 def _format_sources(answer: Any) -> Iterator[str]:
     if answer.abstained:
         return
     for c in answer.citations:
-        quote = c.quote if len(c.quote) <= 160 else c.quote[:157] + "…"
-        yield f"  [{c.n}] {c.source}: „{quote}“"
+        quote = " ".join(c.quote.split())
+        quote = quote if len(quote) <= 160 else quote[:157] + "…"
+        yield f"  [{c.n}] {_safe(c.source)}: „{_safe(quote)}“"
 
 
 def _erase(text: str) -> str:
@@ -136,14 +153,50 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _output(path: str) -> tuple[Any, Callable[[bool], None]]:
+    """A file to write ``path`` through and a function that finishes it: on success the
+    temporary file replaces ``path`` atomically; on failure ``path`` is left as it was and the
+    answers written so far are kept in ``path.partial`` (if there are any)."""
+    if path == "-":
+        return sys.stdout, lambda ok: None
+    import os
+    import tempfile
+
+    target = os.path.abspath(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
+                               dir=os.path.dirname(target))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, os.stat(target).st_mode & 0o7777 if os.path.exists(target) else 0o666 & ~umask)
+    out = os.fdopen(fd, "w", encoding="utf-8")
+
+    def finish(ok: bool) -> None:
+        out.close()
+        if ok:
+            os.replace(tmp, target)
+        elif os.path.getsize(tmp):
+            os.replace(tmp, target + ".partial")
+            print(f"{path} was left unchanged; the answers so far are in {path}.partial",
+                  file=sys.stderr)
+        else:
+            os.unlink(tmp)
+
+    return out, finish
+
+
 def cmd_answer(args: argparse.Namespace) -> int:
     from qa.errors import InputError
 
-    assistant = _load(args)
-    out = open(args.out, "w", encoding="utf-8") if args.out != "-" else sys.stdout  # noqa: SIM115
-    n = 0
+    questions = open(args.questions, encoding="utf-8")  # noqa: SIM115 - closed below
     try:
-        with open(args.questions, encoding="utf-8") as f:
+        assistant = _load(args)
+    except BaseException:
+        questions.close()
+        raise
+    out, finish = _output(args.out)
+    n, ok = 0, False
+    try:
+        with questions as f:
             for lineno, line in enumerate(f, 1):
                 if not line.strip():
                     continue
@@ -160,10 +213,10 @@ def cmd_answer(args: argparse.Namespace) -> int:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 out.flush()
                 n += 1
-                print(f"answered {qid}", file=sys.stderr)
+                print(f"answered {_safe(str(qid))}", file=sys.stderr)
+        ok = True
     finally:
-        if out is not sys.stdout:
-            out.close()
+        finish(ok)
     print(f"{n} answers written to {args.out}", file=sys.stderr)
     return 0
 
@@ -232,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.debug:  # bm25s sets its own logger to DEBUG
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except QAError as e:

@@ -88,12 +88,18 @@ class LocalGenerator:
             # ~0.3 s but makes greedy output depend on the question asked before (batch splits
             # change the float sums), and the same question must get the same answer.
             self.llm.reset()
-            out = self.llm.create_chat_completion(
-                messages=list(messages), max_tokens=max_tokens, temperature=temperature,
-                top_p=1.0, top_k=1 if temperature == 0 else 40, repeat_penalty=1.05,
-                stream=True)
-            for part in out:
-                delta = part["choices"][0].get("delta", {})
-                text = delta.get("content")
-                if text:
-                    yield text
+            try:
+                out = self.llm.create_chat_completion(
+                    messages=list(messages), max_tokens=max_tokens, temperature=temperature,
+                    top_p=1.0, top_k=1 if temperature == 0 else 40, repeat_penalty=1.05,
+                    stream=True)
+                for part in out:
+                    delta = part["choices"][0].get("delta", {})
+                    text = delta.get("content")
+                    if text:
+                        yield text
+            except ValueError as e:  # llama.cpp: "Requested tokens (N) exceed context window of M"
+                if "context window" not in str(e):
+                    raise
+                raise ModelError(f"the prompt does not fit the model's context window ({e}); "
+                                 "raise context_tokens or lower prompt_budget_tokens") from e

@@ -71,14 +71,29 @@ class LexicalIndex:
         self._tokenizer.save_vocab(str(d))
         (d / "meta.json").write_text(json.dumps({"language": self.language, "size": self._size}))
 
+    def __len__(self) -> int:
+        return self._size
+
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:
+        """Read ``lexical/``; ``ValueError`` when its parts do not fit together (the score
+        matrix would otherwise fail, or answer from wrong rows, only at query time)."""
         import bm25s
+        import numpy as np
 
         d = directory / cls.DIR
-        meta = json.loads((d / "meta.json").read_text())
+        meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
         idx = cls(meta["language"])
         idx._bm25 = bm25s.BM25.load(str(d), show_progress=False)
         idx._tokenizer.load_vocab(str(d))
         idx._size = int(meta["size"])
+        scores = idx._bm25.scores  # CSC: one column per token, row indices are documents
+        data, indices, indptr = (np.asarray(scores[k]) for k in ("data", "indices", "indptr"))
+        if int(scores.get("num_docs", -1)) != idx._size:
+            raise ValueError(f"{cls.DIR}: {scores.get('num_docs')} documents scored, "
+                             f"meta.json says {idx._size}")
+        if (len(data) != len(indices) or not len(indptr) or int(indptr[-1]) != len(data)
+                or (len(indptr) > 1 and bool((np.diff(indptr) < 0).any()))
+                or (len(indices) and (int(indices.max()) >= idx._size or int(indices.min()) < 0))):
+            raise ValueError(f"{cls.DIR}: the score matrix is inconsistent")
         return idx

@@ -38,6 +38,10 @@ class FaissStore:
     def __len__(self) -> int:
         return int(self.index.ntotal)
 
+    @property
+    def dim(self) -> int:
+        return int(self.index.d)
+
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         if len(self) == 0 or k <= 0:
             return []
@@ -52,6 +56,16 @@ class FaissStore:
 
     @classmethod
     def load(cls, directory: Path) -> FaissStore:
+        """Read ``dense.faiss``; ``ValueError`` when it is missing or not a FAISS index (faiss
+        itself raises ``RuntimeError`` with a C++ trace in the message)."""
         import faiss
 
-        return cls(faiss.read_index(str(directory / cls.FILE)))
+        path = directory / cls.FILE
+        if not path.is_file() or path.stat().st_size == 0:
+            raise ValueError(f"{cls.FILE} is missing or empty")
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+            raise ValueError(f"{cls.FILE} is not a readable FAISS index ({first[:200]})") from e
+        return cls(index)

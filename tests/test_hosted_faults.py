@@ -65,7 +65,7 @@ def test_streams_pieces_and_sends_an_openai_request():
 
 
 def test_settings_env_and_make_generator_build_it_without_leaking_the_key(tmp_path):
-    env = {"QA_CONFIG": str(tmp_path / "absent.toml"), "QA_BACKEND": "openai",
+    env = {"QA_CONFIG": "", "QA_BACKEND": "openai",
            "QA_OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "QA_OPENAI_API_KEY": KEY,
            "QA_OPENAI_MODEL": "qwen-plus", "QA_OPENAI_TIMEOUT_S": "7"}
     settings = Settings.load(env=env)

@@ -126,7 +126,7 @@ def test_assistant_answers_through_the_real_server(server, tmp_path):
 
 
 def run_cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "QA_CONFIG": str(cwd / "absent.toml"),
+    full_env = {**os.environ, "QA_CONFIG": "",  # empty: no settings file
                 "QA_OPENAI_TIMEOUT_S": "120", **env}  # deadline 245 s: room on a busy machine
     return subprocess.run([sys.executable, "-m", "qa.cli", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=500)
