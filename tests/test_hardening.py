@@ -331,3 +331,31 @@ def test_sources_line_escapes_control_characters_in_names() -> None:
     line = next(_format_sources(Answer()))
     assert "\x1b" not in line and "\u202e" not in line and "\n" not in line
     assert "evil\\x1b[2J\\u202etxt.exe\\n.txt" in line
+
+
+# -- concurrency (claims of docs/reliability.md) -----------------------------------------------
+
+def test_concurrent_questions_over_one_assistant_each_get_their_own_answer(
+        fake_assistant: Assistant) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = [f"Frage {i}: Wie viel investiert Alibaba in Rechenzentren?" if i % 2 else
+                 f"Question {i}: How fast did the cloud business grow?" for i in range(12)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(fake_assistant.ask, questions))
+    assert [a.question for a in answers] == questions
+    assert all(a.error is None and a.passages for a in answers)
+    assert {a.language for a in answers} == {"de", "en"}
+
+
+def test_two_concurrent_ingests_serialise(settings: Settings) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    _build(settings)
+    (settings.corpus_dir / "neu.txt").write_text("Alibaba eröffnet ein Rechenzentrum in Island.")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = list(pool.map(lambda _: ingest(settings, embedder=FakeEmbedder())[0], range(2)))
+    assert sorted(r.wrote for r in reports) == [False, True]  # the second saw the first's work
+    index = load_index(settings.index_dir)
+    assert "neu.txt" in {d.source for d in index.documents}
+    assert len(index.dense) == len(index.chunks) == len(index.lexical)
