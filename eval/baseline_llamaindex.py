@@ -12,9 +12,10 @@ tokens; the reader's ``file_path`` metadata goes into the embedded and the promp
 default), similarity_top_k=2, the default text_qa prompt, the default ("compact") response mode.
 Only the models are ours, so the comparison is about the pipeline and not the models:
 
-* embeddings: :class:`QAEmbedding`, a ``BaseEmbedding`` around ``qa.embedders`` (same model, same
-  e5 "query: " / "passage: " prefixes as our pipeline);
-* LLM: :class:`QALLM`, a ``CustomLLM`` around ``qa.generators.LocalGenerator`` (same GGUF, same
+* embeddings: ``qa.integrations.llama_index.QAEmbedding``, a ``BaseEmbedding`` around
+  ``qa.embedders`` (same model, same e5 "query: " / "passage: " prefixes as our pipeline);
+* LLM: ``qa.integrations.llama_index.QALLM``, a ``CustomLLM`` around
+  ``qa.generators.LocalGenerator`` (same GGUF, same
   chat template: the prompt goes in as one user message; temperature 0; answer length
   ``max_answer_tokens`` as ours). The prompt (two 1024-token chunks) needs a larger window than
   ours, so the model runs with n_ctx 4096 (``context_window`` in the LLM metadata likewise).
@@ -56,7 +57,7 @@ import re
 import sys
 import time
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -66,21 +67,15 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from llama_index.core import SimpleDirectoryReader, VectorStoreIndex  # noqa: E402
-from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding  # noqa: E402
-from llama_index.core.llms import (  # noqa: E402
-    CompletionResponse,
-    CompletionResponseGen,
-    CustomLLM,
-    LLMMetadata,
-)
-from llama_index.core.llms.callbacks import llm_completion_callback  # noqa: E402
+from llama_index.core.base.embeddings.base import BaseEmbedding  # noqa: E402
+from llama_index.core.llms import CustomLLM  # noqa: E402
 from llama_index.core.schema import QueryBundle  # noqa: E402
-from pydantic import PrivateAttr  # noqa: E402
 
 from qa.config import Settings  # noqa: E402
 from qa.corpus import load_corpus  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.evaluation import DEFAULT_GOLD, DEFAULT_REPORTS, load_gold, score, write_report  # noqa: E402
+from qa.integrations.llama_index import QALLM, QAEmbedding  # noqa: E402
 from qa.prompting import approx_tokens  # noqa: E402
 
 log = logging.getLogger("baseline_llamaindex")
@@ -88,95 +83,6 @@ log = logging.getLogger("baseline_llamaindex")
 CONTEXT_TOKENS = 4096  # two default 1024-token chunks + the default prompt + the answer
 SIMILARITY_TOP_K = 2  # llama-index default, named here for the report
 ANCHOR_CHARS = 60  # fallback anchors: a node's first and last characters
-
-
-# -- adapters -----------------------------------------------------------------------------------
-class QAEmbedding(BaseEmbedding):
-    """llama-index embedding model over a ``qa.embedders.Embedder``: queries are embedded as
-    "query", texts (nodes) as "passage", so the e5 prefixes are the ones our pipeline uses."""
-
-    _embedder: Any = PrivateAttr()
-
-    def __init__(self, embedder: Any, **kwargs: Any) -> None:
-        super().__init__(model_name=getattr(embedder, "name", "qa-embedder"), **kwargs)
-        self._embedder = embedder
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "QAEmbedding"
-
-    def _get_query_embedding(self, query: str) -> Embedding:
-        return self._embedder.embed([query], "query")[0].tolist()
-
-    async def _aget_query_embedding(self, query: str) -> Embedding:
-        return self._get_query_embedding(query)
-
-    def _get_text_embedding(self, text: str) -> Embedding:
-        return self._embedder.embed([text], "passage")[0].tolist()
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        return [v.tolist() for v in self._embedder.embed(list(texts), "passage")]
-
-
-class QALLM(CustomLLM):
-    """llama-index completion LLM over a ``qa.generators.Generator``: the (already formatted)
-    prompt is sent as one user message, so the model's own chat template applies. Every call is
-    recorded in ``calls`` (prompt, start, first piece, end: ``time.perf_counter`` values)."""
-
-    context_window: int = CONTEXT_TOKENS
-    num_output: int = 256
-    temperature: float = 0.0
-    model_name: str = "qa-generator"
-    _generator: Any = PrivateAttr()
-    _calls: list[dict[str, Any]] = PrivateAttr(default_factory=list)
-
-    def __init__(self, generator: Any, context_window: int = CONTEXT_TOKENS,
-                 num_output: int = 256, temperature: float = 0.0) -> None:
-        super().__init__(context_window=context_window, num_output=num_output,
-                         temperature=temperature,
-                         model_name=getattr(generator, "name", "qa-generator"))
-        self._generator = generator
-        self._calls = []
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "QALLM"
-
-    @property
-    def metadata(self) -> LLMMetadata:
-        return LLMMetadata(context_window=self.context_window, num_output=self.num_output,
-                           model_name=self.model_name, is_chat_model=False)
-
-    @property
-    def calls(self) -> list[dict[str, Any]]:
-        return self._calls
-
-    def _pieces(self, prompt: str) -> Iterator[str]:
-        call: dict[str, Any] = {"prompt": prompt, "start": time.perf_counter(),
-                                "first_token": None, "end": None}
-        self._calls.append(call)
-        for piece in self._generator.stream([{"role": "user", "content": prompt}],
-                                            max_tokens=self.num_output,
-                                            temperature=self.temperature):
-            if call["first_token"] is None:
-                call["first_token"] = time.perf_counter()
-            yield piece
-        call["end"] = time.perf_counter()
-
-    @llm_completion_callback()
-    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        return CompletionResponse(text="".join(self._pieces(prompt)))
-
-    @llm_completion_callback()
-    def stream_complete(self, prompt: str, formatted: bool = False,
-                        **kwargs: Any) -> CompletionResponseGen:
-        def gen() -> CompletionResponseGen:
-            text = ""
-            for piece in self._pieces(prompt):
-                text += piece
-                yield CompletionResponse(text=text, delta=piece)
-
-        return gen()
 
 
 # -- raw node -> cleaned-text span ----------------------------------------------------------------

@@ -229,6 +229,18 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from qa.server import ServerConfig, keys_from_env, serve
+
+    config = ServerConfig(host=args.host, port=args.port,
+                          api_keys=tuple(args.api_key or ()) + keys_from_env(),
+                          local_changes_without_key=args.no_auth_for_local_changes,
+                          concurrency=args.concurrency, queue_size=args.queue_size,
+                          max_request_bytes=args.max_request_bytes)
+    serve(_settings(args), config, ui=args.ui)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="qa", description="Answer questions from a folder of articles, with citations. "
@@ -271,6 +283,29 @@ def build_parser() -> argparse.ArgumentParser:
                        "they come from and their licence. Choose one with --model NAME or "
                        "QA_LLM=NAME; they are assembled into the cache on first use.")
     s.set_defaults(func=cmd_models, config=None, debug=False)
+
+    s = sub.add_parser("serve", help="serve the HTTP API (REST + OpenAI-compatible)",
+                       description="The HTTP API (docs/api.md): /v1/ask, /v1/search, "
+                       "/v1/documents, /v1/chat/completions; interactive docs at /docs. Keys "
+                       "come from QA_API_KEYS (comma-separated); they are needed for document "
+                       "changes, and for everything when bound beyond 127.0.0.1.")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    s.add_argument("--ui", action="store_true", help="also serve the chat window at /ui")
+    s.add_argument("--api-key", action="append", metavar="KEY",
+                   help="an accepted key, in addition to QA_API_KEYS (visible in ps: prefer "
+                   "the variable)")
+    s.add_argument("--no-auth-for-local-changes", action="store_true",
+                   help="on 127.0.0.1: add/delete/rebuild documents without a key")
+    s.add_argument("--queue-size", type=int, default=8,
+                   help="answers waiting for the model before 503 (default: 8)")
+    s.add_argument("--concurrency", type=int, default=None,
+                   help="answers at a time (default: 1 for the local model, 8 for a hosted one)")
+    s.add_argument("--max-request-bytes", type=int, default=1 << 20,
+                   help="largest JSON body (default: 1 MiB); uploads: max_file_bytes + 1 MiB")
+    _common(s)
+    _gen(s)
+    s.set_defaults(func=cmd_serve)
 
     try:
         from qa.evaluation import add_eval_parser

@@ -1,0 +1,90 @@
+"""``qa serve``: the HTTP API (REST + OpenAI-compatible) and, optionally, the chat window.
+
+    from qa.server import ServerConfig, create_app, serve
+    app = create_app(assistant, config=ServerConfig(api_keys=("secret",)))   # any ASGI server
+    serve(settings, ServerConfig(port=8000), ui=True)                       # uvicorn, blocking
+
+``app`` holds the routes (REST and OpenAI), ``answers`` the one-at-a-time answer slots,
+``security`` the key rules and body limits. See docs/api.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from qa.config import Settings
+from qa.errors import QAError
+from qa.server.app import ServerConfig, create_app
+from qa.server.security import KeyCheck, is_loopback, parse_keys
+
+__all__ = ["ServerConfig", "create_app", "keys_from_env", "serve"]
+
+log = logging.getLogger(__name__)
+UI_PATH = "/ui"
+
+
+def keys_from_env(env: dict[str, str] | None = None) -> tuple[str, ...]:
+    """API keys from ``QA_API_KEYS`` (comma- or space-separated)."""
+    return parse_keys((os.environ if env is None else env).get("QA_API_KEYS"))
+
+
+def _load_ui() -> Any:
+    """The Gradio glue module ``ui.py`` of the source checkout."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "ui.py"
+    spec = importlib.util.spec_from_file_location("qa_ui", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise QAError(f"--ui needs the chat window's ui.py next to the qa package ({path})")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["qa_ui"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def build(settings: Settings, config: ServerConfig, ui: bool = False) -> Any:
+    """The ASGI app for ``settings``: the API, and the chat window at /ui when ``ui``."""
+    KeyCheck(config.api_keys, config.host, config.local_changes_without_key)  # refuse early
+    if not ui:
+        from qa.assistant import Assistant
+
+        return create_app(Assistant.load(settings), config=config)
+    mod = _load_ui()
+    ui_app = mod.App(settings)  # one assistant and library for the window and the API
+    app = create_app(ui_app.assistant, ui_app.library, config)
+    import gradio as gr
+
+    demo = mod.build(ui_app)
+    demo.queue(default_concurrency_limit=4)
+    keys = KeyCheck(config.api_keys, config.host)
+    auth = None
+    if keys.public:  # any user name; the password is an API key
+        def auth(_user: str, password: str) -> bool:
+            return keys.valid(password)
+
+    from qa.render import CSS
+
+    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                              font_mono=["ui-monospace", "monospace"])
+    return gr.mount_gradio_app(app, demo, path=UI_PATH, auth=auth, theme=theme,
+                               css=CSS + getattr(mod, "UI_CSS", ""),
+                               max_file_size=settings.max_file_bytes, ssr_mode=False,
+                               show_error=False)
+
+
+def serve(settings: Settings, config: ServerConfig, ui: bool = False) -> None:
+    """Run the server with uvicorn until interrupted."""
+    import uvicorn
+
+    app = build(settings, config, ui)
+    where = f"http://{config.host if ':' not in config.host else f'[{config.host}]'}:{config.port}"
+    print(f"qa API on {where}/v1 (docs: {where}/docs"
+          + (f", chat window: {where}{UI_PATH}" if ui else "") + ")", flush=True)
+    if not is_loopback(config.host):
+        print("reachable from other machines: every request needs an API key", flush=True)
+    uvicorn.run(app, host=config.host, port=config.port, log_level="warning",
+                timeout_graceful_shutdown=5)

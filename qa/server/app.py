@@ -1,0 +1,356 @@
+"""The HTTP API: a thin FastAPI edge over ``Assistant`` and ``DocumentLibrary``.
+
+Routes parse the request, call the library and turn its exceptions into status codes; nothing
+here retrieves, prompts or checks citations. Answers go through ``AnswerSlots`` (one at a time
+for the local model, a bounded queue, 503 past it); search, documents and health do not wait for
+the model. Every error body has ``detail`` (FastAPI's convention) and ``error.message``
+(OpenAI's), so both kinds of client show the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+
+from qa.assistant import Assistant, Done, Retrieved, Token, check_question
+from qa.documents import DocumentLibrary
+from qa.errors import InputError, QAError
+from qa.server.answers import AnswerSlots, Busy, stream_events
+from qa.server.security import BodyLimit, KeyCheck, KeyGate
+from qa.types import Answer, Chunk, Passage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: tuple[str, ...] = ()
+    local_changes_without_key: bool = False  # loopback only: add/delete/rebuild without a key
+    concurrency: int | None = None  # answers at a time; None: 1 for the local model, else 8
+    queue_size: int = 8  # answers waiting for a slot; past that 503
+    max_request_bytes: int = 1 << 20  # JSON bodies
+    max_upload_bytes: int | None = None  # document uploads; None: settings.max_file_bytes + 1 MiB
+    warm_up: bool = True  # load the embedder, index and model in the background at start
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    class Turn(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        question: str
+        answer: str
+
+    question: str = Field(description="the question, in German or English")
+    history: list[Turn] = Field(default_factory=list, max_length=50,
+                                description="earlier turns; a follow-up is made standalone")
+    language: Literal["auto", "de", "en"] | None = None
+    top_k: int | None = Field(None, ge=1, le=20, description="passages given to the model")
+    stream: bool = Field(False, description="server-sent events: retrieved, token..., done")
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str
+    top_k: int | None = Field(None, ge=1, le=100)
+
+
+class RebuildRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    full: bool = Field(True, description="embed every chunk again (false: reuse unchanged)")
+
+
+def jsonable(obj: Any, chunk_text: bool = True) -> Any:
+    """Dataclasses (``Retrieved``, ``Hit``, ``Passage``, ...) as JSON values, field by field, so
+    fields added later are served too; ``chunk_text=False`` leaves out the chunks' text (a
+    passage carries its own)."""
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if is_dataclass(obj) and not isinstance(obj, type):
+        d = {f.name: jsonable(getattr(obj, f.name), chunk_text) for f in fields(obj)
+             if chunk_text or not (isinstance(obj, Chunk) and f.name == "text")}
+        if isinstance(obj, Passage):
+            d["source"] = obj.source
+        return d
+    if isinstance(obj, list | tuple):
+        return [jsonable(x, chunk_text) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v, chunk_text) for k, v in obj.items()}
+    if isinstance(obj, float):
+        return round(obj, 6)
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
+    kind = {401: "authentication_error", 403: "permission_error", 404: "not_found_error",
+            413: "invalid_request_error", 422: "invalid_request_error",
+            503: "overloaded_error"}.get(status, "server_error" if status >= 500
+                                         else "invalid_request_error")
+    return {"detail": message, "error": {"message": message, "type": kind, "code": code}}
+
+
+class Server:
+    """What the routes share: the assistant, the library, the answer slots, readiness."""
+
+    def __init__(self, assistant: Assistant, library: DocumentLibrary | None,
+                 config: ServerConfig) -> None:
+        self.assistant = assistant
+        self.library = library or DocumentLibrary(assistant.settings, assistant.embedder)
+        self.config = config
+        local = assistant.settings.backend == "local"
+        self.slots = AnswerSlots(config.concurrency or (1 if local else 8), config.queue_size)
+        self.ready = threading.Event()
+        self.warm_error: str | None = None
+
+    def warm_up(self) -> None:
+        from qa.generators import LocalGenerator
+
+        t0 = time.perf_counter()
+        try:
+            self.assistant.retrieve("warm up")
+            for g in (self.assistant.generator, self.assistant.fallback):
+                if isinstance(g, LocalGenerator):
+                    _ = g.llm  # loads the GGUF; nothing is generated
+            self.ready.set()
+            log.info("ready in %.1f s", time.perf_counter() - t0)
+        except Exception as e:  # noqa: BLE001 - shown by /readyz
+            self.warm_error = str(e)
+            log.warning("warm-up failed: %s", e)
+
+    def question(self, text: str) -> str:
+        return check_question(text, self.assistant.settings.max_question_chars)
+
+    def answer_events(self, question: str, language: str | None = None,
+                      top_k: int | None = None,
+                      history: list[tuple[str, str]] | None = None) -> AsyncIterator[Any]:
+        """The pipeline's events for one question; raises ``Busy`` when no place is left."""
+        ticket = self.slots.admit()
+        return stream_events(self.slots, ticket, lambda: self.assistant.events(
+            question, language=language, top_k=top_k, history=history or None))
+
+    async def final_answer(self, events: AsyncIterator[Any], request: Request) -> Answer | None:
+        """The ``Done`` answer; ``None`` when the client left first (the answer is stopped)."""
+        async def consume() -> Answer:
+            async for event in events:
+                if isinstance(event, Done):
+                    return event.answer
+            raise QAError("the pipeline ended without an answer")
+
+        task = asyncio.ensure_future(consume())
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=0.25)
+                if done:
+                    return task.result()
+                if await request.is_disconnected():
+                    task.cancel()
+                    return None
+        finally:
+            if not task.done():
+                task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await events.aclose()  # type: ignore[attr-defined]
+
+    async def reload(self) -> None:
+        await run_in_threadpool(self.assistant.reload_index)
+
+
+def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
+               config: ServerConfig | None = None) -> FastAPI:
+    """The API over ``assistant`` (and ``library``, by default one over the same settings)."""
+    config = config or ServerConfig()
+    keys = KeyCheck(config.api_keys, config.host, config.local_changes_without_key)
+    srv = Server(assistant, library, config)
+    settings = assistant.settings
+    upload_limit = config.max_upload_bytes or settings.max_file_bytes + (1 << 20)
+
+    app = FastAPI(title="qa", version=_version(),
+                  description="Answers from your articles, with sources. Send "
+                  "`Authorization: Bearer <key>` (keys from QA_API_KEYS) where a key is needed.")
+    app.state.qa = srv
+    if config.warm_up:
+        threading.Thread(target=srv.warm_up, name="qa-warm-up", daemon=True).start()
+    else:
+        srv.ready.set()
+
+    def limit_for(scope: Any) -> int | None:
+        path = scope.get("path", "")
+        if path.startswith("/ui"):
+            return None  # the mounted Gradio app limits its own uploads
+        return upload_limit if path == "/v1/documents" else config.max_request_bytes
+
+    app.add_middleware(BodyLimit, limit_for=limit_for)
+    app.add_middleware(KeyGate, keys=keys)
+
+    # -- errors -------------------------------------------------------------------------------
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for e in exc.errors():
+            where = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
+            parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
+        return JSONResponse(error_body(422, "invalid request: " + "; ".join(parts)), 422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(error_body(exc.status_code, str(exc.detail)), exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(InputError)
+    async def bad_input(request: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse(error_body(422, str(exc)), 422)
+
+    @app.exception_handler(QAError)
+    async def qa_error(request: Request, exc: QAError) -> JSONResponse:
+        return JSONResponse(error_body(500, str(exc)), 500)
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, exc: Busy) -> JSONResponse:
+        return JSONResponse(error_body(503, "the model is busy answering other questions; "
+                                       f"try again in {exc.retry_after} s", "busy"), 503,
+                            headers={"Retry-After": str(exc.retry_after)})
+
+    # -- health -------------------------------------------------------------------------------
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> JSONResponse:
+        """The index and the model are loaded (503 until then)."""
+        index = srv.assistant.index
+        body = {"ready": srv.ready.is_set() and index is not None,
+                "model": getattr(srv.assistant.generator, "name", "unknown"),
+                "documents": len(index.documents) if index is not None else 0,
+                "chunks": len(index.chunks) if index is not None else 0,
+                "answers_admitted": srv.slots.admitted}
+        if srv.warm_error:
+            body["error"] = srv.warm_error
+        return JSONResponse(body, 200 if body["ready"] else 503)
+
+    # -- answers ------------------------------------------------------------------------------
+    @app.post("/v1/ask", tags=["answers"])
+    async def ask(body: AskRequest, request: Request) -> Response:
+        """The answer object of `qa ask --json`; with `stream: true` server-sent events
+        `retrieved` (sources, before any token), `token`..., `done` (the answer)."""
+        question = srv.question(body.question)
+        history = [(t.question, t.answer) for t in body.history]
+        language = body.language if body.language in ("de", "en") else None
+        events = srv.answer_events(question, language, body.top_k, history)
+        if body.stream:
+            return StreamingResponse(ask_stream(events), media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache",
+                                              "X-Accel-Buffering": "no"})
+        answer = await srv.final_answer(events, request)
+        if answer is None:
+            return Response(status_code=499)
+        return JSONResponse(answer.to_dict())
+
+    async def ask_stream(events: AsyncIterator[Any]) -> AsyncIterator[str]:
+        try:
+            async for event in events:
+                if isinstance(event, Retrieved):
+                    yield sse("retrieved", jsonable(event, chunk_text=False))
+                elif isinstance(event, Token):
+                    yield sse("token", {"text": event.text})
+                elif isinstance(event, Done):
+                    yield sse("done", event.answer.to_dict())
+        except QAError as e:
+            yield sse("error", error_body(422 if isinstance(e, InputError) else 500, str(e)))
+        except Exception:
+            log.exception("answer stream failed")
+            yield sse("error", error_body(500, "internal error while answering"))
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+
+    @app.post("/v1/search", tags=["answers"])
+    def search(body: SearchRequest) -> dict[str, Any]:
+        """Ranked passages with their scores: retrieval only, no model (milliseconds)."""
+        t0 = time.perf_counter()
+        hits = srv.assistant.retrieve(srv.question(body.question),
+                                      body.top_k or settings.top_k)
+        return {"question": body.question, "took_s": round(time.perf_counter() - t0, 4),
+                "hits": [{"rank": i, **jsonable(h)} for i, h in enumerate(hits, 1)]}
+
+    # -- documents ----------------------------------------------------------------------------
+    @app.get("/v1/documents", tags=["documents"])
+    def list_documents() -> dict[str, Any]:
+        """The indexed documents."""
+        return {"documents": [asdict(d) for d in srv.library.list()]}
+
+    @app.post("/v1/documents", tags=["documents"], status_code=201)
+    async def add_documents(files: list[UploadFile] = File(...),  # noqa: B008
+                            replace: bool = Form(False)) -> JSONResponse:  # noqa: B008
+        """Upload .txt/.md/.html/.pdf files (multipart, field `files`); all or nothing, with the
+        validation and messages of the UI's documents tab."""
+        with tempfile.TemporaryDirectory(prefix="qa-upload-") as tmp:
+            specs: list[tuple[Path | str, str]] = []
+            for i, f in enumerate(files):
+                path = Path(tmp) / f"{i}.upload"  # never the client's name on disk
+                with path.open("wb") as out:
+                    await run_in_threadpool(shutil.copyfileobj, f.file, out, 1 << 20)
+                specs.append((path, f.filename or ""))
+            result = await run_in_threadpool(srv.library.add, specs, None, replace)
+        if not result.ok:
+            body = error_body(422, result.summary())
+            body["rejected"] = [{"name": r.name, "reason": r.reason} for r in result.rejected]
+            return JSONResponse(body, 422)
+        await srv.reload()
+        return JSONResponse({"added": result.added, "replaced": result.replaced,
+                             "chunks": result.report.total_chunks if result.report else None,
+                             "summary": result.summary()}, 201)
+
+    @app.delete("/v1/documents/{name}", tags=["documents"])
+    async def delete_document(name: str) -> dict[str, Any]:
+        """Remove a document from the index; its file goes to the trash folder."""
+        known = {d.source for d in await run_in_threadpool(srv.library.list)}
+        if name not in known:
+            raise HTTPException(404, f"no document named {name!r}")
+        result = await run_in_threadpool(srv.library.delete, name)
+        await srv.reload()
+        return {"deleted": result.source, "summary": result.summary()}
+
+    @app.post("/v1/documents:rebuild", tags=["documents"])
+    async def rebuild(body: RebuildRequest | None = None) -> dict[str, Any]:
+        """Index exactly the readable files of the corpus folder again."""
+        report, skipped = await run_in_threadpool(
+            lambda: srv.library.rebuild(full=body.full if body else True))
+        await srv.reload()
+        return {"summary": report.summary(), "chunks": report.total_chunks,
+                "skipped": [{"path": str(s.path), "reason": s.reason} for s in skipped]}
+
+    from qa.server.openai_compat import add_openai_routes
+
+    add_openai_routes(app, srv)
+    return app
+
+
+def _version() -> str:
+    from qa import __version__
+
+    return __version__

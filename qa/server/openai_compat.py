@@ -1,0 +1,190 @@
+"""OpenAI-compatible chat: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+
+The model ``qa`` answers the last user message from the articles; earlier user/assistant turns
+are the conversation history (a follow-up is made standalone before retrieval); system messages
+are ignored, because the grounding prompt is qa's own. Citations travel twice: in the message text
+(the ``[n]`` markers and a "Sources:" list under the answer) for any chat front-end, and as the
+extra fields ``citations`` and ``qa`` (the whole answer object of ``qa ask --json``) for clients
+that read them.
+
+Streaming sends the model's words as they come; qa checks the answer only when it is complete
+(markers pinned to passages, abstention). So the last content chunk adds the sources list and,
+when the check changed the answer (it abstained, or generation broke off), the checked text; the
+final chunk carries ``qa`` and ``citations`` as well. The non-streaming reply is the checked
+answer alone.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from qa.assistant import Done, Token
+from qa.errors import QAError
+from qa.types import Answer
+
+MODEL_ID = "qa"
+SOURCES_TITLE = {"de": "Quellen", "en": "Sources"}
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):  # content parts: the text ones, in order
+            return "\n".join(str(p.get("text", "")) for p in self.content
+                             if p.get("type") == "text")
+        return self.content or ""
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # temperature, top_p, user, ...: accepted, unused
+    model: str = MODEL_ID
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: dict[str, Any] | None = None
+
+
+def split_conversation(messages: list[ChatMessage]) -> tuple[str, list[tuple[str, str]]]:
+    """The last user message, and the earlier (user, assistant) turns as history."""
+    turns = [m for m in messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1].role != "user":
+        raise ValueError("the last message must be the user's question")
+    history: list[tuple[str, str]] = []
+    pending: str | None = None
+    for m in turns[:-1]:
+        if m.role == "user":
+            pending = m.text()
+        elif pending is not None:
+            history.append((pending, strip_sources(m.text())))
+            pending = None
+    return turns[-1].text(), history
+
+
+def strip_sources(text: str) -> str:
+    """An earlier answer without the sources list this server appended to it.
+
+    >>> strip_sources("Eddie Wu [1].\\n\\nSources:\\n[1] a.txt: „Wu“")
+    'Eddie Wu [1].'
+    """
+    return re.split(r"\n\n(?:Sources|Quellen):\n", text, maxsplit=1)[0]
+
+
+def sources_block(answer: Answer) -> str:
+    if answer.abstained or not answer.citations:
+        return ""
+    lines = []
+    for c in answer.citations:
+        quote = c.quote if len(c.quote) <= 160 else c.quote[:157] + "…"
+        lines.append(f"[{c.n}] {c.source}: „{quote}“")
+    return f"\n\n{SOURCES_TITLE.get(answer.language, 'Sources')}:\n" + "\n".join(lines)
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"\[\d+(?:\s*,\s*\d+)*\]", " ", text).split())
+
+
+def add_openai_routes(app: FastAPI, srv: Any) -> None:
+    created = int(time.time())
+
+    def openai_error(status: int, message: str, code: str) -> JSONResponse:
+        from qa.server.app import error_body
+
+        return JSONResponse(error_body(status, message, code), status)
+
+    @app.get("/v1/models", tags=["openai"])
+    def models() -> dict[str, Any]:
+        """The one model: `qa` (answers from the articles with the configured generator)."""
+        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model",
+                                            "created": created, "owned_by": "qa"}]}
+
+    @app.post("/v1/chat/completions", tags=["openai"])
+    async def chat(body: ChatRequest, request: Request) -> Response:
+        """OpenAI chat completions (streaming and not) answered by `qa` from the articles."""
+        if body.model != MODEL_ID:
+            return openai_error(404, f"model {body.model!r} does not exist; use {MODEL_ID!r}",
+                                "model_not_found")
+        try:
+            question, history = split_conversation(body.messages)
+        except ValueError as e:
+            return openai_error(422, str(e), "invalid_messages")
+        question = srv.question(question)
+        events = srv.answer_events(question, history=history)
+        cid = f"chatcmpl-{uuid.uuid4().hex}"
+        if body.stream:
+            usage = bool((body.stream_options or {}).get("include_usage"))
+            return StreamingResponse(chat_stream(events, cid, usage),
+                                     media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache"})
+        answer = await srv.final_answer(events, request)
+        if answer is None:
+            return Response(status_code=499)
+        return JSONResponse({
+            "id": cid, "object": "chat.completion", "created": int(time.time()),
+            "model": MODEL_ID,
+            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                         "message": {"role": "assistant",
+                                     "content": answer.text + sources_block(answer)}}],
+            "usage": _usage(answer, None),
+            "citations": [c.to_dict() for c in answer.citations],
+            "qa": answer.to_dict(),
+        })
+
+    def chunk(cid: str, delta: dict[str, Any], finish: str | None = None,
+              **extra: Any) -> str:
+        import json
+
+        body = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": MODEL_ID,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish,
+                             "logprobs": None}], **extra}
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    async def chat_stream(events: AsyncIterator[Any], cid: str, usage: bool) -> AsyncIterator[str]:
+        import json
+
+        yield chunk(cid, {"role": "assistant", "content": ""})
+        streamed, pieces = "", 0
+        try:
+            async for event in events:
+                if isinstance(event, Token):
+                    streamed += event.text
+                    pieces += 1
+                    yield chunk(cid, {"content": event.text})
+                elif isinstance(event, Done):
+                    a = event.answer
+                    tail = sources_block(a)
+                    if _plain(a.text) != _plain(streamed):  # the check changed the answer
+                        tail = ("\n\n" if streamed else "") + a.text + tail
+                    if tail:
+                        yield chunk(cid, {"content": tail})
+                    yield chunk(cid, {}, "stop", citations=[c.to_dict() for c in a.citations],
+                                qa=a.to_dict())
+                    if usage:
+                        body = {"id": cid, "object": "chat.completion.chunk",
+                                "created": int(time.time()), "model": MODEL_ID, "choices": [],
+                                "usage": _usage(a, pieces)}
+                        yield f"data: {json.dumps(body)}\n\n"
+        except QAError as e:
+            from qa.server.app import error_body
+
+            yield f"data: {json.dumps(error_body(500, str(e)))}\n\n"
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+        yield "data: [DONE]\n\n"
+
+
+def _usage(answer: Answer, completion_pieces: int | None) -> dict[str, int]:
+    prompt = answer.prompt_tokens or 0
+    completion = completion_pieces if completion_pieces is not None else len(answer.text.split())
+    return {"prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion}
