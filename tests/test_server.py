@@ -466,3 +466,32 @@ def test_serve_ui_beyond_loopback_needs_a_key_as_password(settings, fake_models)
         assert r.status_code < 400, r.text
         assert c.get("/ui/config").status_code == 200
         assert c.get("/v1/models").status_code == 401  # the API wants the bearer key itself
+
+
+def test_answer_slots_serve_in_arrival_order_and_a_cancelled_waiter_leaves() -> None:
+    from qa.server.answers import AnswerSlots, Busy
+
+    slots = AnswerSlots(concurrency=1, queue_size=3)
+    first = slots.admit()
+    assert first.wait_for_slot()
+    waiters = [slots.admit() for _ in range(3)]
+    with pytest.raises(Busy):
+        slots.admit()
+    order: list[int] = []
+
+    def wait(i: int) -> None:
+        if waiters[i].wait_for_slot():
+            order.append(i)
+            time.sleep(0.02)
+            waiters[i].release(0.02)
+
+    threads = [threading.Thread(target=wait, args=(i,)) for i in (2, 1, 0)]
+    for t in threads:  # started in reverse order: the order of admission still wins
+        t.start()
+    waiters[1].cancel.set()  # this one's client left while waiting
+    time.sleep(0.2)
+    assert slots.admitted == 3  # first runs, 0 and 2 wait, 1 has left
+    first.release(1.0)
+    for t in threads:
+        t.join(5)
+    assert order == [0, 2] and slots.admitted == 0

@@ -18,6 +18,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -35,7 +36,8 @@ class Busy(Exception):
 
 
 class AnswerSlots:
-    """``concurrency`` answers at a time, ``queue_size`` more waiting, the rest refused.
+    """``concurrency`` answers at a time, ``queue_size`` more waiting in arrival order (first
+    come, first served), the rest refused.
 
     >>> slots = AnswerSlots(concurrency=1, queue_size=1)
     >>> a, b = slots.admit(), slots.admit()
@@ -43,7 +45,8 @@ class AnswerSlots:
     Traceback (most recent call last):
     ...
     qa.server.answers.Busy: busy: try again in 10 s
-    >>> a.release(); slots.admitted
+    >>> a.wait_for_slot(); a.release(); slots.admitted
+    True
     1
     """
 
@@ -51,47 +54,69 @@ class AnswerSlots:
                  typical_answer_s: float = 5.0) -> None:
         self.concurrency = concurrency
         self.queue_size = queue_size
-        self._running = threading.Semaphore(concurrency)
-        self._lock = threading.Lock()
-        self.admitted = 0  # running + waiting
+        self._cond = threading.Condition()
+        self._waiting: deque[Ticket] = deque()
+        self._running = 0
         self._typical_s = typical_answer_s  # moving average of answer times, for Retry-After
 
-    def admit(self) -> Ticket:
-        with self._lock:
-            if self.admitted >= self.concurrency + self.queue_size:
-                waiting = self.admitted - self.concurrency + 1
-                raise Busy(max(1, math.ceil(self._typical_s * waiting / self.concurrency)))
-            self.admitted += 1
-        return Ticket(self)
+    @property
+    def admitted(self) -> int:
+        """Answers running or waiting."""
+        with self._cond:
+            return self._running + len(self._waiting)
 
-    def _done(self, seconds: float | None) -> None:
-        with self._lock:
-            self.admitted -= 1
-            if seconds is not None:
-                self._typical_s = 0.8 * self._typical_s + 0.2 * seconds
+    def admit(self) -> Ticket:
+        with self._cond:
+            admitted = self._running + len(self._waiting)
+            if admitted >= self.concurrency + self.queue_size:
+                waiting = admitted - self.concurrency + 1
+                raise Busy(max(1, math.ceil(self._typical_s * waiting / self.concurrency)))
+            ticket = Ticket(self)
+            self._waiting.append(ticket)
+        return ticket
 
 
 class Ticket:
-    """A place in line; ``run`` waits for a slot (or ``cancel``), then holds it."""
+    """A place in line: ``wait_for_slot`` waits for its turn (or ``cancel``), ``release`` gives
+    the slot or the place back."""
 
     def __init__(self, slots: AnswerSlots) -> None:
         self.slots = slots
         self.cancel = threading.Event()
-        self._released = False
+        self._state = "waiting"  # -> running -> done, or waiting -> done
 
     def wait_for_slot(self) -> bool:
-        while not self.cancel.is_set():
-            if self.slots._running.acquire(timeout=0.05):
-                return True
-        return False
+        s = self.slots
+        with s._cond:
+            while self._state == "waiting":
+                if self.cancel.is_set():
+                    self._leave(None)
+                    return False
+                if s._waiting[0] is self and s._running < s.concurrency:
+                    s._waiting.popleft()
+                    s._running += 1
+                    self._state = "running"
+                    return True
+                s._cond.wait(0.05)  # woken by a release; the timeout notices ``cancel``
+            return self._state == "running"
 
     def release(self, seconds: float | None = None) -> None:
-        if not self._released:
-            self._released = True
-            self.slots._done(seconds)
+        with self.slots._cond:
+            self._leave(seconds)
+
+    def _leave(self, seconds: float | None) -> None:  # with the lock held
+        s = self.slots
+        if self._state == "running":
+            s._running -= 1
+            if seconds is not None:
+                s._typical_s = 0.8 * s._typical_s + 0.2 * seconds
+        elif self._state == "waiting":
+            s._waiting.remove(self)
+        self._state = "done"
+        s._cond.notify_all()
 
 
-def stream_events(slots: AnswerSlots, ticket: Ticket,
+def stream_events(ticket: Ticket,
                   make_events: Callable[[], Iterator[Any]]) -> AsyncIterator[Any]:
     """The events of ``make_events()`` as an async iterator, produced in a worker thread once a
     slot is free. Closing the iterator early (the client left) cancels the worker."""
@@ -102,10 +127,9 @@ def stream_events(slots: AnswerSlots, ticket: Ticket,
         loop.call_soon_threadsafe(queue.put_nowait, item)
 
     def work() -> None:
-        t0, got_slot = None, False
+        t0 = None
         try:
-            got_slot = ticket.wait_for_slot()
-            if not got_slot:
+            if not ticket.wait_for_slot():
                 return
             t0 = time.perf_counter()
             events = make_events()
@@ -122,8 +146,6 @@ def stream_events(slots: AnswerSlots, ticket: Ticket,
         except BaseException as e:  # noqa: BLE001 - handed to the consumer, raised there
             put(e)
         finally:
-            if got_slot:
-                slots._running.release()
             ticket.release(time.perf_counter() - t0 if t0 is not None else None)
             with contextlib.suppress(RuntimeError):  # the loop is gone (server shutting down)
                 put(_END)

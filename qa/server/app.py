@@ -149,7 +149,7 @@ class Server:
                       history: list[tuple[str, str]] | None = None) -> AsyncIterator[Any]:
         """The pipeline's events for one question; raises ``Busy`` when no place is left."""
         ticket = self.slots.admit()
-        return stream_events(self.slots, ticket, lambda: self.assistant.events(
+        return stream_events(ticket, lambda: self.assistant.events(
             question, language=language, top_k=top_k, history=history or None))
 
     async def final_answer(self, events: AsyncIterator[Any], request: Request) -> Answer | None:
