@@ -453,9 +453,10 @@ def test_serve_ui_mounts_the_chat_window_beside_the_api(settings, fake_models) -
         assert r.status_code == 200 and r.json()["model"] == "fake-generator"
 
 
-def test_serve_ui_beyond_loopback_needs_a_key_as_password(settings, fake_models) -> None:
+def test_serve_ui_beyond_loopback_needs_a_login(settings, fake_models) -> None:
     from qa.server import build
 
+    settings = settings.replace(ui_users="anna:s3cret")
     app = build(settings, ServerConfig(host="0.0.0.0", api_keys=(KEY,), warm_up=False), ui=True)
     with LiveServer(app, host="0.0.0.0") as s, httpx.Client(base_url=s.url, timeout=30) as c:
         assert c.get("/ui/config").status_code == 401
@@ -466,6 +467,12 @@ def test_serve_ui_beyond_loopback_needs_a_key_as_password(settings, fake_models)
         assert r.status_code < 400, r.text
         assert c.get("/ui/config").status_code == 200
         assert c.get("/v1/models").status_code == 401  # the API wants the bearer key itself
+    with LiveServer(app, host="0.0.0.0") as s, httpx.Client(base_url=s.url, timeout=30) as c:
+        assert c.post("/ui/login", data={"username": "anna", "password": KEY + "x"}
+                      ).status_code >= 400
+        assert c.post("/ui/login", data={"username": "anna", "password": "s3cret"}
+                      ).status_code < 400  # a chat-window user (QA_UI_USERS) works too
+        assert c.get("/ui/config").status_code == 200
 
 
 def test_answer_slots_serve_in_arrival_order_and_a_cancelled_waiter_leaves() -> None:
