@@ -90,7 +90,7 @@ def jsonable(obj: Any, chunk_text: bool = True) -> Any:
         if isinstance(obj, Passage):
             d["source"] = obj.source
         return d
-    if isinstance(obj, list | tuple):
+    if isinstance(obj, list | tuple | set | frozenset):
         return [jsonable(x, chunk_text) for x in obj]
     if isinstance(obj, dict):
         return {str(k): jsonable(v, chunk_text) for k, v in obj.items()}
@@ -102,7 +102,8 @@ def jsonable(obj: Any, chunk_text: bool = True) -> Any:
 
 
 def sse(event: str, data: Any) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+    """One server-sent event; a value JSON does not know is sent as its text."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
 
 
 def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
