@@ -372,16 +372,25 @@ def test_queue_limit_answers_503_with_retry_after(fake_assistant) -> None:
         assert r.status_code == 200 and "delta" in r.json()["answer"]
 
 
-def test_a_client_leaving_mid_stream_frees_its_slot(fake_assistant) -> None:
+@pytest.mark.parametrize(("path", "body"), [
+    ("/v1/ask", {"question": "Alibaba echo?", "stream": True}),
+    ("/v1/ask", {"question": "Alibaba echo?"}),
+    ("/v1/chat/completions", {"model": "qa", "stream": True,
+                              "messages": [{"role": "user", "content": "Alibaba echo?"}]}),
+    ("/v1/chat/completions", {"model": "qa",
+                              "messages": [{"role": "user", "content": "Alibaba echo?"}]}),
+])
+def test_a_client_leaving_mid_answer_frees_its_slot(fake_assistant, path, body) -> None:
     gen = SlowGenerator(pieces=400, delay=0.05)  # 20 s if nobody stopped it
     with live(fake_assistant.with_generator(gen), queue_size=0) as s:
         sock = socket.create_connection(("127.0.0.1", s.port))
-        body = json.dumps({"question": "Alibaba echo?", "stream": True}).encode()
-        sock.sendall(b"POST /v1/ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        got = b""
-        while b"event: token" not in got:
-            got += sock.recv(65536)
+        data = json.dumps(body).encode()
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+        deadline = time.monotonic() + 10
+        while gen.written < 3:  # the model is writing this client's answer
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
         r = httpx.post(f"{s.url}/v1/ask", json={"question": "Alibaba kilo?"}, timeout=30)
         assert r.status_code == 503  # the one slot is taken, no queue
         sock.close()
