@@ -94,7 +94,7 @@ def report(rows: list[tuple[str, int, dict[str, Any]]]) -> None:
     print(f"{'endpoint':34} {'clients':>7} {'requests':>8} {'503':>4} {'req/s':>8} "
           f"{'p50 ms':>9} {'p95 ms':>9}")
     for name, clients, r in rows:
-        print(f"{name:34} {clients:>7} {r['requests']:>8} {r['refused']:>4} {r['rps']:>8.1f} "
+        print(f"{name:34} {clients:>7} {r['requests']:>8} {r['refused']:>4} {r['rps']:>8.2f} "
               f"{r['p50'] * 1000:>9.0f} {r['p95'] * 1000:>9.0f}", flush=True)
 
 
