@@ -50,6 +50,12 @@ class ServerConfig:
     max_upload_bytes: int | None = None  # document uploads; None: settings.max_file_bytes + 1 MiB
     warm_up: bool = True  # load the embedder, index and model in the background at start
 
+    def __post_init__(self) -> None:
+        if self.queue_size < 0 or (self.concurrency is not None and self.concurrency < 1):
+            raise QAError("the queue size must be 0 or more and the concurrency 1 or more")
+        if self.max_request_bytes <= 0 or (self.max_upload_bytes or 1) <= 0:
+            raise QAError("request size limits must be positive")
+
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
