@@ -108,14 +108,16 @@ def ingest(settings: Settings, paths: Sequence[Path | str] | None = None,
     missing = [str(p) for p in sources if not p.exists()]
     if missing:
         raise QAError(f"not found: {', '.join(missing)}; give a folder or files of articles")
-    loaded = load_corpus(sources, max_bytes=settings.max_file_bytes)
+    loaded = load_corpus(sources, max_bytes=settings.max_file_bytes,
+                         follow_symlinks=settings.follow_symlinks)
     if not loaded.documents:
         why = "; ".join(str(s) for s in loaded.skipped[:5]) or "no .txt/.md/.html/.pdf files"
         raise QAError(f"no readable articles in {', '.join(map(str, sources))} ({why}); "
                       "the index was left as it was")
     report = update_index(settings.index_dir, loaded.documents,
                           embedder or make_embedder(settings), IndexConfig.from_settings(settings),
-                          rebuild=rebuild, progress=progress)
+                          rebuild=rebuild, progress=progress,
+                          max_chunks_per_document=settings.max_chunks_per_document)
     return report, loaded.skipped
 
 
@@ -176,8 +178,10 @@ class Assistant:
             cfg = EvidenceConfig(chunks=s.evidence_chunks, margin=s.evidence_margin,
                                  max_windows=top_k or s.evidence_windows)
             search = [q] + [f"{p} {q}" for p in parts[1:]] if len(parts) > 1 else [q]
+            last = getattr(self.retriever, "last_query", None)
+            first = last[1] if last is not None and last[0] == q else None
             return select_evidence(search, hits, index, embedder, s.prompt_budget_tokens,
-                                   count, cfg)
+                                   count, cfg, first_vector=first)
         return select_passages(q, hits, s.prompt_budget_tokens, top_k or s.top_k, count)
 
     def _count_tokens(self) -> Callable[[str], int]:

@@ -58,10 +58,10 @@ class Settings:
     adaptive_lexical: bool = True  # lexical weight x share of question words the corpus knows
     top_k: int = 4  # passages given to the model at most (chunk evidence)
     evidence: str = "sentences"  # "sentences": windows chosen sentence by sentence; "chunks"
-    evidence_chunks: int = 6  # sentences of this many best chunks are candidates
-    evidence_margin: float = 1.6  # take sentences scoring within this of the best one
+    evidence_chunks: int = 8  # sentences of this many best chunks are candidates
+    evidence_margin: float = 2.5  # take sentences scoring within this of the best one
     evidence_windows: int = 6  # passages (sentence windows) at most
-    prompt_budget_tokens: int = 300  # context tokens at most: latency, and the 1.5B model answers better with less
+    prompt_budget_tokens: int = 400  # evidence tokens at most: latency, and this model answers better with less
 
     # generation
     backend: str = "local"

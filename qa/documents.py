@@ -163,9 +163,9 @@ class DocumentLibrary:
 
     # -- reading ------------------------------------------------------------------------------
     def _indexed(self) -> tuple[list[Document], dict[str, int]] | None:
-        if current_version(self.settings.index_dir) is None:
-            return None
         try:
+            if current_version(self.settings.index_dir) is None:
+                return None
             index = load_index(self.settings.index_dir)
         except IndexMismatchError as e:
             log.warning("cannot read the index: %s", e)
@@ -195,7 +195,8 @@ class DocumentLibrary:
             return {d.source: d for d in got[0]}
         if not self.corpus_dir.is_dir():
             return {}
-        loaded = load_corpus([self.corpus_dir], max_bytes=self.settings.max_file_bytes)
+        loaded = load_corpus([self.corpus_dir], max_bytes=self.settings.max_file_bytes,
+                             follow_symlinks=self.settings.follow_symlinks)
         return {d.source: d for d in loaded.documents}
 
     # -- writing ------------------------------------------------------------------------------
@@ -215,7 +216,8 @@ class DocumentLibrary:
                 rebuild: bool = False) -> IngestReport:
         return update_index(self.settings.index_dir, documents, self.embedder,
                             IndexConfig.from_settings(self.settings), rebuild=rebuild,
-                            progress=progress)
+                            progress=progress,
+                            max_chunks_per_document=self.settings.max_chunks_per_document)
 
     def _inside(self, source: str) -> Path:
         """The file of ``source`` in the corpus folder; refuses anything that escapes it."""

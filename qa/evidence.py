@@ -34,11 +34,12 @@ from qa.types import Hit, Passage, Sentence
 
 @dataclass(frozen=True)
 class EvidenceConfig:
-    chunks: int = 6  # sentences of the best fused chunks are candidates ...
+    # defaults chosen by scripts/tune_evidence.py on the tuning half (eval/README.md)
+    chunks: int = 8  # sentences of the best fused chunks are candidates ...
     global_sentences: int = 8  # ... and the corpus's best sentences by cosine
-    chunk_weight: float = 1.0  # bonus for a sentence inside a highly ranked chunk
-    term_weight: float = 1.0  # bonus x share of the question's terms the sentence has
-    margin: float = 1.6  # take sentences scoring at least best - margin
+    chunk_weight: float = 2.0  # bonus for a sentence inside a highly ranked chunk
+    term_weight: float = 2.0  # bonus x share of the question's terms the sentence has
+    margin: float = 2.5  # take sentences scoring at least best - margin
     neighbours: int = 2  # this many best sentences get a neighbour on each side
     max_windows: int = 6
 
@@ -201,14 +202,22 @@ def to_passages(runs: Sequence[Sequence[int]], sentences: Sequence[Sentence],
 
 def select_evidence(parts: Sequence[str], hits: Sequence[Hit], index: object, embedder: object,
                     budget: int, count_tokens: Callable[[str], int],
-                    cfg: EvidenceConfig = EvidenceConfig()) -> list[Passage]:
+                    cfg: EvidenceConfig = EvidenceConfig(),
+                    first_vector: np.ndarray | None = None) -> list[Passage]:
     """Passages for the prompt from an index with sentence units (``qa.indexing.Index``):
-    ``parts`` is the question followed by its parts when it has several."""
+    ``parts`` is the question followed by its parts when it has several; ``first_vector`` is
+    the question's vector when retrieval already computed it (only the parts are embedded)."""
     sentences: list[Sentence] = index.sentences  # type: ignore[attr-defined]
     if not sentences or not hits:
         return []
     docs = {d.doc_id: d for d in index.documents}  # type: ignore[attr-defined]
-    vecs = embedder.embed(list(parts), "query")  # type: ignore[attr-defined]
+    if first_vector is None:
+        vecs = embedder.embed(list(parts), "query")  # type: ignore[attr-defined]
+    elif len(parts) > 1:
+        vecs = np.vstack([first_vector[None, :],
+                          embedder.embed(list(parts[1:]), "query")])  # type: ignore[attr-defined]
+    else:
+        vecs = first_vector[None, :]
     part_terms = [terms(p) for p in parts]
     n_parts = len(parts)
 

@@ -363,9 +363,14 @@ def update_index(index_dir: Path, documents: Sequence[Document], embedder: Embed
             report.seconds = time.perf_counter() - t0
             return report
 
-        chunks = [c for d in documents for c in cap_chunks(chunk_document(
-            d, config.chunk_words, config.chunk_overlap_sentences), max_chunks_per_document, d.source)]
-        sentences = [u for d in documents for u in sentence_units(d)]
+        chunks: list[Chunk] = []
+        sentences: list[Sentence] = []
+        for d in documents:
+            kept = cap_chunks(chunk_document(d, config.chunk_words, config.chunk_overlap_sentences),
+                              max_chunks_per_document, d.source)
+            chunks += kept
+            end = kept[-1].end if kept else 0  # sentences only where chunks are (the same cap)
+            sentences += [u for u in sentence_units(d) if u.end <= end]
         known = {c.chunk_id: i for i, c in enumerate(old.chunks)} if old else {}
         known_s = {u.sentence_id: i for i, u in enumerate(old.sentences)} if old else {}
         todo = [(c.chunk_id, c.text) for c in chunks if c.chunk_id not in known]

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 from qa.embedders import Embedder
 from qa.indexing import Index
 from qa.types import Hit
@@ -49,10 +51,12 @@ class HybridRetriever:
     lexical_weight: float = 1.0
     adaptive: bool = True  # scale the lexical weight by the question's vocabulary coverage
     last_seconds: float = 0.0
+    last_query: tuple[str, np.ndarray] | None = None  # (question, its vector): evidence reuses it
 
     def retrieve(self, question: str, k: int) -> list[Hit]:
         t0 = time.perf_counter()
         q = self.embedder.embed([question], "query")[0]
+        self.last_query = (question, q)
         dense = self.index.dense.search(q, self.candidates) if self.dense_weight > 0 else []
         lexical = (self.index.lexical.search(question, self.candidates)
                    if self.lexical_weight > 0 else [])
