@@ -18,9 +18,9 @@ from qa.config import Settings
 from qa.corpus import Skipped, load_corpus
 from qa.embedders import Embedder, SentenceTransformerEmbedder
 from qa.errors import InputError, QAError
+from qa.evidence import EvidenceConfig, select_evidence
 from qa.generators import Generator, LocalGenerator
 from qa.indexing import Index, IndexConfig, IngestReport, current_version, load_index, update_index
-from qa.evidence import EvidenceConfig, select_evidence
 from qa.prompting import (
     ABSTAIN_TEXT,
     approx_tokens,

@@ -187,8 +187,8 @@ def _html_to_text(html: str) -> tuple[str, str, str]:
         soup.title.get_text(" ", strip=True) if soup.title else "")
     date = _meta(soup, "article:published_time", "og:published_time", "date", "pubdate",
                  "publish-date", "DC.date", "dc.date", "citation_publication_date")
-    if not date and (t := soup.find("time", attrs={"datetime": True})):
-        date = str(t["datetime"])
+    if not date and (time_tag := soup.find("time", attrs={"datetime": True})):
+        date = str(time_tag["datetime"])
     for tag in soup(["script", "style", "noscript", "template", "nav", "header", "footer",
                      "aside", "form", "iframe", "svg", "button"]):
         tag.decompose()

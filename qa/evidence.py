@@ -38,27 +38,23 @@ class EvidenceConfig:
     chunks: int = 8  # sentences of the best fused chunks are candidates ...
     global_sentences: int = 8  # ... and the corpus's best sentences by cosine
     chunk_weight: float = 2.0  # bonus for a sentence inside a highly ranked chunk
-    term_weight: float = 2.0  # bonus x share of the question's terms the sentence has
+    term_weight: float = 3.0  # bonus x idf-weighted share of the question's terms it has
     margin: float = 2.5  # take sentences scoring at least best - margin
-    neighbours: int = 2  # this many best sentences get a neighbour on each side
+    neighbours: int = 1  # this many best sentences get a neighbour on each side
     max_windows: int = 6
 
 
 _WORD = re.compile(r"\w+", re.U)
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
 _STOP = frozenset(
-    "der die das und ist nicht ein eine wie was wer wann wo warum welche welcher welches hat "
-    "haben wird werden mit für von auf im den dem des zu zum zur auch sich viel viele gibt es sind "
-    "war waren über nach bei aus oder noch kann the and is are was were what who when where why "
-    "which how does do did has have will with for from of on in to a an it its by about many much "
-    "there this that as at be or can alibaba".split())
+    ["der", "die", "das", "und", "ist", "nicht", "ein", "eine", "wie", "was", "wer", "wann", "wo", "warum", "welche", "welcher", "welches", "hat", "haben", "wird", "werden", "mit", "für", "von", "auf", "im", "den", "dem", "des", "zu", "zum", "zur", "auch", "sich", "viel", "viele", "gibt", "es", "sind", "war", "waren", "über", "nach", "bei", "aus", "oder", "noch", "kann", "the", "and", "is", "are", "was", "were", "what", "who", "when", "where", "why", "which", "how", "does", "do", "did", "has", "have", "will", "with", "for", "from", "of", "on", "in", "to", "a", "an", "it", "its", "by", "about", "many", "much", "there", "this", "that", "as", "at", "be", "or", "can"])
 
 
 def terms(text: str) -> set[str]:
     """Cross-form matching terms: numbers in one notation, words cut to 5 letters.
 
     >>> sorted(terms("Wie viele Rechenzentren baut Alibaba 2025?"))
-    ['2025', 'baut', 'reche']
+    ['2025', 'aliba', 'baut', 'reche']
     """
     out = {m.group(0).replace(",", ".") for m in _NUM.finditer(text)}
     out |= {w.lower()[:5] for w in _WORD.findall(text)
@@ -83,8 +79,11 @@ class Scored:
 def score_sentences(part_vectors: np.ndarray, part_terms: Sequence[set[str]],
                     hits: Sequence[Hit], sentences: Sequence[Sentence],
                     sentence_vectors: np.ndarray, doc_text: Callable[[str], str],
-                    cfg: EvidenceConfig = EvidenceConfig()) -> list[Scored]:
-    """Candidate sentences with their scores, best first (see the module docstring)."""
+                    cfg: EvidenceConfig = EvidenceConfig(),
+                    idf: Callable[[str], float] = lambda _: 1.0) -> list[Scored]:
+    """Candidate sentences with their scores, best first (see the module docstring). The term
+    share is weighted by ``idf``, so the corpus's subject (a company every article names)
+    counts for little and a rare name or number for much."""
     if not len(sentences) or not hits:
         return []
     by_doc: dict[str, list[int]] = {}
@@ -104,11 +103,13 @@ def score_sentences(part_vectors: np.ndarray, part_terms: Sequence[set[str]],
         cand |= set(np.argsort(-best_cos)[:cfg.global_sentences].tolist())
     idx = np.array(sorted(cand))
     dense = _standardise(best_cos[idx])
+    cand_terms = [terms(doc_text(sentences[i].doc_id)[sentences[i].start:sentences[i].end])
+                  for i in idx]
     out = []
     for j, i in enumerate(idx):
-        u = sentences[i]
-        t = terms(doc_text(u.doc_id)[u.start:u.end])
-        share = max((len(t & pt) / len(pt) for pt in part_terms if pt), default=0.0)
+        t = cand_terms[j]
+        share = max((sum(idf(w) for w in t & pt) / sum(idf(w) for w in pt)
+                     for pt in part_terms if pt), default=0.0)
         score = float(dense[j] + cfg.chunk_weight * chunk_bonus.get(int(i), 0.0)
                       + cfg.term_weight * share)
         out.append(Scored(int(i), score, int(np.argmax(sims[i]))))
@@ -200,6 +201,34 @@ def to_passages(runs: Sequence[Sequence[int]], sentences: Sequence[Sentence],
     return out
 
 
+def term_idf(index: object, text_of: Callable[[str], str]) -> Callable[[str], float]:
+    """Inverse sentence frequency of ``terms`` over the index, computed once per index.
+
+    >>> class I: sentences = [Sentence("a", "d", 0, 12), Sentence("b", "d", 13, 30)]
+    >>> f = term_idf(I(), lambda _: "Alibaba baut. Alibaba wächst stark.")
+    >>> round(f("aliba"), 2), round(f("wächs"), 2), round(f("unbek"), 2)
+    (0.0, 0.41, 1.1)
+    """
+    cached = getattr(index, "_term_idf", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    sentences: Sequence[Sentence] = index.sentences  # type: ignore[attr-defined]
+    df: dict[str, int] = {}
+    for u in sentences:
+        for w in terms(text_of(u.doc_id)[u.start:u.end]):
+            df[w] = df.get(w, 0) + 1
+    n = len(sentences)
+
+    def idf(w: str) -> float:
+        return max(float(np.log((n + 1) / (df.get(w, 0) + 1))), 1e-3)
+
+    try:
+        index._term_idf = idf  # type: ignore[attr-defined]
+    except AttributeError:
+        pass
+    return idf
+
+
 def select_evidence(parts: Sequence[str], hits: Sequence[Hit], index: object, embedder: object,
                     budget: int, count_tokens: Callable[[str], int],
                     cfg: EvidenceConfig = EvidenceConfig(),
@@ -224,8 +253,8 @@ def select_evidence(parts: Sequence[str], hits: Sequence[Hit], index: object, em
     def text_of(doc_id: str) -> str:
         return docs[doc_id].text
 
-    scored = score_sentences(vecs, part_terms, hits, sentences,
-                             index.sentence_vectors, text_of, cfg)  # type: ignore[attr-defined]
+    scored = score_sentences(vecs, part_terms, hits, sentences, index.sentence_vectors,  # type: ignore[attr-defined]
+                             text_of, cfg, term_idf(index, text_of))
     costs: dict[int, int] = {}
 
     def cost(i: int) -> int:

@@ -24,18 +24,21 @@ ABSTAIN_TEXT = {
 # The model is not asked to write [n] markers: measured on the gold set, the 1.5B model then
 # often answered with markers only ("[1] [2]"). Citations are attached afterwards by term overlap
 # (``add_missing_markers``); markers the model writes anyway are kept when they are valid.
-# v4: the answer first, about exactly what was asked, every part of the question; the refusal
-# marker once, in the system message (repeating it made the model refuse answerable questions).
+# The v3 wording (measured best with this model): the refusal marker once, in the system message
+# (repeating it, or "only if the passages do not contain the answer" with an answer-first
+# demand, made the 1.5B model refuse answerable questions: 4/20 right on a tune sample against
+# 13/20 with this wording, eval/README.md).
 SYSTEM_PROMPT = (
-    "You answer questions about news articles from the numbered passages given with the "
-    "question. Use only what the passages say, never facts from elsewhere. Start with the "
-    "answer itself, in one to three complete sentences, with the exact numbers, names, dates "
-    "and places of the passages, about exactly the company, product and time asked for. "
-    f"Only if the passages do not contain the answer, reply exactly: {NOT_FOUND}"
+    "You answer questions about news articles. Use only facts from the passages given with the "
+    "question, never facts from elsewhere. Answer in one to three complete sentences and keep the "
+    "exact numbers, names and places of the passages. Only if no passage says anything that "
+    f"answers the question, reply exactly: {NOT_FOUND}"
 )
 INSTRUCTION = {
-    "de": "Antworte auf Deutsch, mit den genauen Zahlen und Namen aus den Textstellen.",
-    "en": "Answer in English, with the exact numbers and names from the passages.",
+    "de": "Antworte auf Deutsch in ganzen Sätzen, mit den genauen Zahlen und Namen aus den "
+          "Textstellen.",
+    "en": "Answer in English in complete sentences, with the exact numbers and names from the "
+          "passages.",
 }
 
 _DE = frozenset(
@@ -112,7 +115,6 @@ PARTS = {
     "de": "Die Frage hat {n} Teile; beantworte jeden: {parts}",
     "en": "The question has {n} parts; answer each: {parts}",
 }
-CUE = {"de": "Antwort:", "en": "Answer:"}
 
 
 def format_context(passages: Sequence[Passage], language: str) -> str:
@@ -145,7 +147,7 @@ def format_context(passages: Sequence[Passage], language: str) -> str:
 def build_messages(question: str, passages: Sequence[Passage], language: str,
                    parts: Sequence[str] = ()) -> list[Message]:
     """System and user message: articles, question, its parts when it has several, the answer
-    instruction (with a number glossary for English answers from German passages), and a cue."""
+    instruction (with a number glossary for English answers from German passages)."""
     context = format_context(passages, language)
     lines = [("Textstellen:" if language == "de" else "Passages:"), context, "",
              ("Frage: " if language == "de" else "Question: ") + question]
@@ -155,7 +157,7 @@ def build_messages(question: str, passages: Sequence[Passage], language: str,
     lines.append("")
     if language == "en" and passages and detect_language(" ".join(p.text for p in passages)) == "de":
         lines.append(GLOSSARY_DE_EN)
-    lines += [INSTRUCTION[language], CUE[language]]
+    lines.append(INSTRUCTION[language])
     return [{"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": "\n".join(lines)}]
 
@@ -320,11 +322,38 @@ def unsupported_names(answer: str, passages: Sequence[Passage], question: str = 
     return out
 
 
+_DE_TRILLION = re.compile(r"(\d+(?:[.,]\d+)?)\s+Billion(?:en)?\b")
+
+
+def fix_german_trillions(answer: str, passages: Sequence[Passage]) -> str:
+    """English answers from German text: "18 billion" where the passages say "18 Billionen"
+    (German for trillion, not billion) becomes "18 trillion"; a number the passages also give
+    in "Milliarden" is left alone. Small models translate the false friend word for word.
+
+    >>> from qa.types import Chunk
+    >>> p = [Passage(1, Hit(Chunk("i", "d", "a", "T", "x", 0, 1), 1.0), "auf 18 Billionen Einheiten", 0, 9)]
+    >>> fix_german_trillions("Qwen was trained on 18 billion tokens [1].", p)
+    'Qwen was trained on 18 trillion tokens [1].'
+    """
+    text = " ".join(p.text for p in passages)
+    for m in _DE_TRILLION.finditer(text):
+        num = m.group(1)
+        if re.search(rf"{re.escape(num)}\s+(?:Milliarde|Mrd)", text):
+            continue
+        for form in {num, num.replace(",", ".")}:
+            answer = re.sub(rf"(?<![\d.,]){re.escape(form)}\s+billion\b", f"{form} trillion", answer)
+    if re.search(r"\b(?:eine|einer|über eine|über einer)\s+Billion\b", text):
+        answer = re.sub(r"\b(one|a|over one|over a|more than one|more than a)\s+billion\b",
+                        r"\1 trillion", answer)
+    return answer
+
+
 def postprocess(raw: str, passages: Sequence[Passage]) -> tuple[str, list[Citation], bool]:
     """Model output -> (answer text, citations, model_refused)."""
     words = re.sub(r"[\[【]\s*\d+(?:\s*[,;]\s*\d+)*\s*[\]】]", " ", raw)
     if is_refusal(raw) or not passages or not re.search(r"\w{2,}", words):
         return raw.strip(), [], True  # a refusal, or only markers and punctuation
     text = normalize_markers(raw, {p.n for p in passages})
+    text = fix_german_trillions(text, passages)
     text = add_missing_markers(text, passages)
     return text, make_citations(text, passages), False

@@ -47,6 +47,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", default="tune")
     ap.add_argument("--budgets", default="300,400")
+    ap.add_argument("--defaults", action="store_true", help="only the current defaults")
     args = ap.parse_args()
     settings = Settings.load()
     settings = settings.replace(index_dir=eval_index_dir(settings))
@@ -56,8 +57,11 @@ def main() -> int:
             if g.get("split") == args.split and g.get("answerable", True)]
     hits = {g["id"]: assistant.retriever.retrieve(g["question"], settings.candidates) for g in gold}
     embedder = Memo(assistant.embedder)
-    grid = {"chunks": [4, 6, 8], "chunk_weight": [2.0, 3.0, 4.0], "term_weight": [1.0, 2.0],
-            "margin": [2.5, 3.5, 5.0, 99.0], "neighbours": [0, 1, 2]}
+    grid = {"chunks": [6, 8], "chunk_weight": [1.0, 2.0, 3.0], "term_weight": [1.0, 2.0, 3.0],
+            "margin": [2.5, 3.5, 5.0], "neighbours": [0, 1, 2]}
+    if args.defaults:
+        d = EvidenceConfig()
+        grid = {k: [getattr(d, k)] for k in grid}
     rows = []
     for budget in map(int, args.budgets.split(",")):
         for values in itertools.product(*grid.values()):

@@ -99,9 +99,10 @@ def test_prompt_has_article_headers_parts_and_a_number_glossary_for_english() ->
                           ["How many parameters?", "when?"])[-1]["content"]
     assert "Article: Alibaba baut (2025-09-24)\n[1] Qwen3-Max" in user
     assert "'Billion(en)' is English 'trillion'" in user
-    assert "The question has 2 parts" in user and user.rstrip().endswith("Answer:")
+    assert "The question has 2 parts" in user
+    assert user.rstrip().endswith("with the exact numbers and names from the passages.")
     de = build_messages("Wie viele?", p, "de")[-1]["content"]
-    assert "trillion" not in de and de.rstrip().endswith("Antwort:")
+    assert "trillion" not in de and de.index("Frage: Wie viele?") < de.index("Antworte auf Deutsch")
 
 
 def test_refusals_in_either_language_are_recognised_and_never_streamed() -> None:
@@ -122,3 +123,15 @@ def test_answer_with_a_name_from_outside_the_articles_abstains(fake_assistant: A
     fake_assistant.generator.enqueue("Der Finanzchef ist Toby Xu Hong [1].")
     a = fake_assistant.ask("Wer ist der Finanzchef von Alibaba?")
     assert a.abstained and not a.citations
+
+
+def test_english_answers_get_german_billionen_as_trillions() -> None:
+    from qa.prompting import fix_german_trillions
+    from qa.types import Passage
+
+    chunk = Chunk("c", "d", "a.txt", "T", "x", 0, 1)
+    p = [Passage(1, Hit(chunk, 1.0), "Qwen3-Max hat über eine Billion Parameter; 3,2 Milliarden "
+                 "Dollar; 18 Billionen Token.", 0, 80)]
+    assert fix_german_trillions("It has over one billion parameters, 18 billion tokens and "
+                                "raised 3.2 billion dollars.", p) == (
+        "It has over one trillion parameters, 18 trillion tokens and raised 3.2 billion dollars.")

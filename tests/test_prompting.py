@@ -57,8 +57,7 @@ def test_messages_put_passages_before_the_question_and_instruction_last() -> Non
     assert msgs[0]["role"] == "system" and NOT_FOUND in msgs[0]["content"]
     user = msgs[1]["content"]
     assert user.index("[1] Eddie Wu ist CEO.") < user.index("Frage: Wer ist CEO?")
-    assert user.index("Frage: Wer ist CEO?") < user.index("mit den genauen Zahlen und Namen")
-    assert user.rstrip().endswith("Antwort:")
+    assert user.rstrip().endswith("mit den genauen Zahlen und Namen aus den Textstellen.")
     en = build_messages("Who is CEO?", ps, "en")[1]["content"]
     assert "Question: Who is CEO?" in en and "Answer in English" in en
     # the system prompt is identical for every question (llama.cpp caches it)
