@@ -59,7 +59,7 @@ class IndexConfig:
     passage_prefix: str
     chunk_words: int
     chunk_overlap_sentences: int
-    lexical_language: str = "german"
+    lexical_language: str = "auto"  # Snowball stemmer; "auto": the corpus's main language
 
     @classmethod
     def from_settings(cls, s: Any) -> IndexConfig:
@@ -255,6 +255,22 @@ def cap_chunks(chunks: list[Chunk], limit: int, source: str) -> list[Chunk]:
     return chunks[:limit]
 
 
+def stemmer_language(documents: Sequence[Document]) -> str:
+    """The Snowball stemmer for the corpus: the language most of its text is in ("german" or
+    "english", from stop words). A mixed corpus is stemmed in its main language; the dense side
+    carries questions in the other (the lexical weight follows vocabulary coverage).
+
+    >>> stemmer_language([Document("a", "a", "", "The cloud grew and the shares rose.", "x")])
+    'english'
+    """
+    from qa.prompting import detect_language
+
+    weight = {"de": 0, "en": 0}
+    for d in documents:
+        weight[detect_language(d.text[:5000])] += len(d.text)
+    return "english" if weight["en"] > weight["de"] else "german"
+
+
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -418,7 +434,9 @@ def _write_version(index_dir: Path, documents: Sequence[Document], chunks: Seque
         _write_jsonl(tmp / "sentences.jsonl", [asdict(u) for u in sentences])
         np.save(tmp / "sentence_vectors.npy", sentence_vectors)
         FaissStore.build(vectors).save(tmp)
-        LexicalIndex(config.lexical_language).build([c.text for c in chunks]).save(tmp)
+        language = (config.lexical_language if config.lexical_language != "auto"
+                    else stemmer_language(documents))
+        LexicalIndex(language).build([c.text for c in chunks]).save(tmp)
         manifest = {
             "format": FORMAT,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

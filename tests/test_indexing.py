@@ -150,3 +150,20 @@ def test_crash_while_writing_leaves_the_old_index_intact(settings: Settings,
     assert not list(settings.index_dir.glob(".tmp-*"))
     monkeypatch.undo()
     assert "x.txt" not in {d.source for d in load_index(settings.index_dir).documents}
+
+
+def test_an_english_corpus_is_stemmed_in_english(tmp_path: Path) -> None:
+    corpus = tmp_path / "readmes"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# Curl\n\nThe tool transfers data with URLs. It supports "
+                                 "many protocols and is used by the installers.", encoding="utf-8")
+    (corpus / "b.md").write_text("# Git\n\nGit is a version control system; it tracks the "
+                                 "changes of files.", encoding="utf-8")
+    s = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embed_model="fake-embedder",
+                 cache_dir=tmp_path / "cache")
+    ingest(s, embedder=FakeEmbedder())
+    index = load_index(s.index_dir)
+    assert index.lexical.language == "english"
+    # English stems: "installer" finds "installers", "tracking" finds "tracks"
+    assert index.lexical.search("installer", 2)[0][0] == 0
+    assert index.chunks[index.lexical.search("tracking changes", 2)[0][0]].source == "b.md"
