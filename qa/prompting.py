@@ -274,7 +274,9 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 def _numbers(text: str) -> set[str]:
     from qa.metrics import normalize_numbers
 
-    return set(_NUMBER.findall(normalize_numbers(re.sub(r"\[\d+\]", " ", text))))
+    # [n] markers and "(1) ... (2) ..." enumerations of the question's parts are not claims
+    text = re.sub(r"\[\d+\]|(?:^|(?<=\s))\(\d\)\s", " ", text)
+    return set(_NUMBER.findall(normalize_numbers(text)))
 
 
 def unsupported_numbers(answer: str, passages: Sequence[Passage], question: str = "") -> set[str]:
