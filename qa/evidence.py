@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.questions import asks_for_quantity
 from qa.types import Hit, Passage, Sentence
 
 
@@ -40,6 +41,7 @@ class EvidenceConfig:
     chunk_weight: float = 2.0  # bonus for a sentence inside a highly ranked chunk
     term_weight: float = 3.0  # bonus x idf-weighted share of the question's terms it has
     margin: float = 2.5  # take sentences scoring at least best - margin
+    number_weight: float = 1.5  # bonus for a sentence with a number when a quantity is asked
     neighbours: int = 1  # this many best sentences get a neighbour on each side
     max_windows: int = 6
 
@@ -80,10 +82,12 @@ def score_sentences(part_vectors: np.ndarray, part_terms: Sequence[set[str]],
                     hits: Sequence[Hit], sentences: Sequence[Sentence],
                     sentence_vectors: np.ndarray, doc_text: Callable[[str], str],
                     cfg: EvidenceConfig = EvidenceConfig(),
-                    idf: Callable[[str], float] = lambda _: 1.0) -> list[Scored]:
+                    idf: Callable[[str], float] = lambda _: 1.0,
+                    quantity: Sequence[bool] = ()) -> list[Scored]:
     """Candidate sentences with their scores, best first (see the module docstring). The term
     share is weighted by ``idf``, so the corpus's subject (a company every article names)
-    counts for little and a rare name or number for much."""
+    counts for little and a rare name or number for much. ``quantity[p]``: part ``p`` asks for
+    an amount, so sentences with a number get ``number_weight``."""
     if not len(sentences) or not hits:
         return []
     by_doc: dict[str, list[int]] = {}
@@ -110,8 +114,11 @@ def score_sentences(part_vectors: np.ndarray, part_terms: Sequence[set[str]],
         t = cand_terms[j]
         share = max((sum(idf(w) for w in t & pt) / sum(idf(w) for w in pt)
                      for pt in part_terms if pt), default=0.0)
+        u = sentences[i]
+        has_number = any(ch.isdigit() for ch in doc_text(u.doc_id)[u.start:u.end])
         score = float(dense[j] + cfg.chunk_weight * chunk_bonus.get(int(i), 0.0)
-                      + cfg.term_weight * share)
+                      + cfg.term_weight * share
+                      + (cfg.number_weight if has_number and any(quantity) else 0.0))
         out.append(Scored(int(i), score, int(np.argmax(sims[i]))))
     return sorted(out, key=lambda s: (-s.score, s.index))
 
@@ -254,7 +261,8 @@ def select_evidence(parts: Sequence[str], hits: Sequence[Hit], index: object, em
         return docs[doc_id].text
 
     scored = score_sentences(vecs, part_terms, hits, sentences, index.sentence_vectors,  # type: ignore[attr-defined]
-                             text_of, cfg, term_idf(index, text_of))
+                             text_of, cfg, term_idf(index, text_of),
+                             [asks_for_quantity(p) for p in parts])
     costs: dict[int, int] = {}
 
     def cost(i: int) -> int:

@@ -51,3 +51,22 @@ def question_parts(question: str) -> list[str]:
     if len(pieces) < 2:
         return [q]
     return [p if p.endswith("?") else p + "?" for p in pieces]
+
+
+_QUANTITY = re.compile(
+    r"\b(?:wie\s+(?:viele?|hoch|groß|lange?|stark|schnell|teuer|weit)|wieviele?|um\s+wie\s+viel|"
+    r"welche[nrms]?\s+(?:betrag|anteil|preis|kurs|wert|umsatz|summe|zahl|höhe|volumen|kursziel)|"
+    r"how\s+(?:much|many|large|big|high|long|fast|far)|by\s+how\s+much|"
+    r"what\s+(?:percentage|share|price|amount|size|sum|number|value|growth|rate))\b", re.I)
+
+
+def asks_for_quantity(question: str) -> bool:
+    """Does the question ask for an amount, a count or a rate? Its answer then holds a number,
+    and so should the evidence shown for it.
+
+    >>> asks_for_quantity("Wie viel investiert Alibaba?"), asks_for_quantity("How fast is it growing?")
+    (True, True)
+    >>> asks_for_quantity("Wer ist CEO?"), asks_for_quantity("Which countries get data centres?")
+    (False, False)
+    """
+    return bool(_QUANTITY.search(question))

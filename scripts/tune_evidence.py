@@ -57,8 +57,8 @@ def main() -> int:
             if g.get("split") == args.split and g.get("answerable", True)]
     hits = {g["id"]: assistant.retriever.retrieve(g["question"], settings.candidates) for g in gold}
     embedder = Memo(assistant.embedder)
-    grid = {"chunks": [6, 8], "chunk_weight": [1.0, 2.0, 3.0], "term_weight": [1.0, 2.0, 3.0],
-            "margin": [2.5, 3.5, 5.0], "neighbours": [0, 1, 2]}
+    grid = {"chunks": [8], "chunk_weight": [2.0], "term_weight": [3.0], "margin": [2.5],
+            "neighbours": [1], "number_weight": [0.0, 0.5, 1.0, 1.5, 2.0]}
     if args.defaults:
         d = EvidenceConfig()
         grid = {k: [getattr(d, k)] for k in grid}
@@ -85,7 +85,7 @@ def main() -> int:
     for f, s, t, b, cfg, sec in rows[:25]:
         print(f"facts {f:.3f} spans {s:.3f} tokens {t:5.0f} budget {b} {sec * 1000:4.0f} ms  "
               f"chunks={cfg.chunks} cw={cfg.chunk_weight} tw={cfg.term_weight} "
-              f"margin={cfg.margin} nb={cfg.neighbours}")
+              f"margin={cfg.margin} nb={cfg.neighbours} num={cfg.number_weight}")
     return 0
 
 
