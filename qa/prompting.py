@@ -197,17 +197,23 @@ def is_refusal(text: str) -> bool:
 
 
 def could_be_refusal(prefix: str) -> bool:
-    """While streaming: might the reply so far still turn out to be a refusal marker? Such text
-    is held back, so no marker ever reaches the screen.
+    """While streaming: might the reply so far still turn out to be, or end in, a refusal
+    marker? Such text is held back, so no marker ever reaches the screen, also when the model
+    appends one to a sentence.
 
     >>> could_be_refusal("NICHT_IN"), could_be_refusal("NOT_"), could_be_refusal("Alibaba")
     (True, True, False)
+    >>> could_be_refusal("Alibaba baut. NICHT_IN_D"), could_be_refusal("Alibaba baut. Nvidia")
+    (True, False)
     """
     t = prefix.strip().upper().replace(" ", "_")
     if not t:
         return True
     markers = (NOT_FOUND, "NOT_IN_THE_ARTICLES", "NOT_IN_ARTICLES")
-    return any(m.startswith(t[:len(m)]) or m in t for m in markers)
+    words = prefix.split()
+    last = words[-1].upper().strip("*\"'`([") if words else ""
+    return any(m.startswith(t[:len(m)]) or m in t or (last and m.startswith(last))
+               for m in markers)
 
 
 _MARKER_GROUP = re.compile(r"[\[【]\s*(?:(?:passage|textstelle|quelle|source)\s*)?"

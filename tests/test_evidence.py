@@ -135,3 +135,9 @@ def test_english_answers_get_german_billionen_as_trillions() -> None:
     assert fix_german_trillions("It has over one billion parameters, 18 billion tokens and "
                                 "raised 3.2 billion dollars.", p) == (
         "It has over one trillion parameters, 18 trillion tokens and raised 3.2 billion dollars.")
+
+
+def test_a_refusal_marker_appended_to_a_sentence_is_not_streamed(fake_assistant: Assistant) -> None:
+    fake_assistant.generator.enqueue("Alibaba setzt groß auf KI. NICHT_IN_DEN_ARTIKELN")
+    shown = "".join(fake_assistant.stream("Wie viel investiert Alibaba?"))
+    assert "NICHT" not in shown and "Alibaba setzt" in shown
