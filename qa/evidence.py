@@ -23,6 +23,7 @@ set (``eval/README.md``), and sentence vectors stored beside the chunk vectors.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -229,10 +230,8 @@ def term_idf(index: object, text_of: Callable[[str], str]) -> Callable[[str], fl
     def idf(w: str) -> float:
         return max(float(np.log((n + 1) / (df.get(w, 0) + 1))), 1e-3)
 
-    try:
+    with contextlib.suppress(AttributeError):  # an index type without room for it: recompute
         index._term_idf = idf  # type: ignore[attr-defined]
-    except AttributeError:
-        pass
     return idf
 
 
