@@ -84,16 +84,15 @@ def score_sentences(part_vectors: np.ndarray, part_terms: Sequence[set[str]],
                     sentence_vectors: np.ndarray, doc_text: Callable[[str], str],
                     cfg: EvidenceConfig = EvidenceConfig(),
                     idf: Callable[[str], float] = lambda _: 1.0,
-                    quantity: Sequence[bool] = ()) -> list[Scored]:
+                    quantity: Sequence[bool] = (),
+                    by_doc: dict[str, list[int]] | None = None) -> list[Scored]:
     """Candidate sentences with their scores, best first (see the module docstring). The term
     share is weighted by ``idf``, so the corpus's subject (a company every article names)
     counts for little and a rare name or number for much. ``quantity[p]``: part ``p`` asks for
     an amount, so sentences with a number get ``number_weight``."""
     if not len(sentences) or not hits:
         return []
-    by_doc: dict[str, list[int]] = {}
-    for i, u in enumerate(sentences):
-        by_doc.setdefault(u.doc_id, []).append(i)
+    by_doc = by_doc if by_doc is not None else sentences_by_doc(sentences)
     chunk_bonus: dict[int, float] = {}
     for rank, h in enumerate(hits[:cfg.chunks]):
         c = h.chunk
@@ -122,6 +121,14 @@ def score_sentences(part_vectors: np.ndarray, part_terms: Sequence[set[str]],
                       + (cfg.number_weight if has_number and any(quantity) else 0.0))
         out.append(Scored(int(i), score, int(np.argmax(sims[i]))))
     return sorted(out, key=lambda s: (-s.score, s.index))
+
+
+def sentences_by_doc(sentences: Sequence[Sentence]) -> dict[str, list[int]]:
+    """doc_id -> indices of its sentences, in order."""
+    out: dict[str, list[int]] = {}
+    for i, u in enumerate(sentences):
+        out.setdefault(u.doc_id, []).append(i)
+    return out
 
 
 def choose(scored: Sequence[Scored], sentences: Sequence[Sentence], n_parts: int,
@@ -235,6 +242,15 @@ def term_idf(index: object, text_of: Callable[[str], str]) -> Callable[[str], fl
     return idf
 
 
+def _by_doc(index: object) -> dict[str, list[int]]:
+    cached = getattr(index, "_sentences_by_doc", None)
+    if cached is None:
+        cached = sentences_by_doc(index.sentences)  # type: ignore[attr-defined]
+        with contextlib.suppress(AttributeError):
+            index._sentences_by_doc = cached  # type: ignore[attr-defined]
+    return cached  # type: ignore[no-any-return]
+
+
 def select_evidence(parts: Sequence[str], hits: Sequence[Hit], index: object, embedder: object,
                     budget: int, count_tokens: Callable[[str], int],
                     cfg: EvidenceConfig = EvidenceConfig(),
@@ -261,7 +277,7 @@ def select_evidence(parts: Sequence[str], hits: Sequence[Hit], index: object, em
 
     scored = score_sentences(vecs, part_terms, hits, sentences, index.sentence_vectors,  # type: ignore[attr-defined]
                              text_of, cfg, term_idf(index, text_of),
-                             [asks_for_quantity(p) for p in parts])
+                             [asks_for_quantity(p) for p in parts], _by_doc(index))
     costs: dict[int, int] = {}
 
     def cost(i: int) -> int:
