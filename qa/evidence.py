@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.cleaning import headline_like
 from qa.questions import asks_for_quantity
 from qa.types import Hit, Passage, Sentence
 
@@ -63,6 +64,19 @@ def terms(text: str) -> set[str]:
     out |= {w.lower()[:5] for w in _WORD.findall(text)
             if len(w) > 3 and not w.isdigit() and w.lower() not in _STOP}
     return out
+
+
+def _heading(text: str, u: Sentence) -> bool:
+    r"""A line of its own, short and without a sentence's final punctuation (and no number).
+
+    >>> t = "Alibaba setzt groß auf KI\nCEO Eddie Wu sprach.\nUmsatz 2024"
+    >>> [_heading(t, Sentence("", "", s, e)) for s, e in [(0, 25), (26, 46), (47, 58)]]
+    [True, False, False]
+    """
+    s = text[u.start:u.end]
+    own_line = (u.start == 0 or text[u.start - 1] == "\n") and (u.end == len(text) or text[u.end] == "\n")
+    return (own_line and headline_like(s, max_words=10)
+            and not any(ch.isdigit() for ch in s))
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
@@ -105,6 +119,12 @@ def score_sentences(part_vectors: np.ndarray, part_terms: Sequence[set[str]],
     cand = set(chunk_bonus)
     if cfg.global_sentences:
         cand |= set(np.argsort(-best_cos)[:cfg.global_sentences].tolist())
+    # headings and list labels ("Alibaba setzt groß auf KI") match any question on their subject
+    # and answer none; the small model copies them as its answer. They are shown only as the
+    # neighbour of a chosen sentence.
+    cand = {i for i in cand if not _heading(doc_text(sentences[i].doc_id), sentences[i])}
+    if not cand:
+        return []
     idx = np.array(sorted(cand))
     dense = _standardise(best_cos[idx])
     cand_terms = [terms(doc_text(sentences[i].doc_id)[sentences[i].start:sentences[i].end])

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from qa.chunking import split_sentences
+from qa.cleaning import headline_like
 from qa.generators import Message
 from qa.types import Citation, Hit, Passage
 
@@ -136,12 +137,16 @@ def format_context(passages: Sequence[Passage], language: str) -> str:
     label = "Artikel" if language == "de" else "Article"
     out: list[str] = []
     last = None
+    n_articles = 0
     for p in passages:
         key = (p.source, p.title, p.date)
         if key != last:
             if out:
                 out.append("")
-            head = p.title or p.source
+            n_articles += 1
+            # a title that is only the article's first sentence is not shown: the small model
+            # copies such a line as its answer
+            head = p.title if headline_like(p.title, max_words=18) else str(n_articles)
             out.append(f"{label}: {head}" + (f" ({p.date})" if p.date else ""))
             last = key
         out.append(f"[{p.n}] {p.text}")
