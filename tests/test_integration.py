@@ -31,7 +31,7 @@ GOLD = {g["id"]: g for g in map(json.loads, (Path(__file__).resolve().parent.par
                                              "gold.jsonl").read_text().splitlines())}
 
 
-@pytest.mark.parametrize("qid", ["q059", "q021", "q063", "q004", "q022", "q060"])
+@pytest.mark.parametrize("qid", ["q059", "q021", "q063", "q004", "q032", "q060"])
 def test_answers_hold_the_facts_and_cite_the_article(assistant: Assistant, qid: str) -> None:
     """Gold questions (German and English) that the default configuration answers: a change that
     breaks one of them is a regression worth a look (see eval/reports for the whole set)."""
@@ -65,13 +65,13 @@ def test_cli_ask_json(assistant: Assistant) -> None:
     s = assistant.settings
     out = subprocess.run(
         [sys.executable, "-m", "qa.cli", "ask", "--json", "--index-dir", str(s.index_dir),
-         "--corpus-dir", str(s.corpus_dir), GOLD["q022"]["question"]],
+         "--corpus-dir", str(s.corpus_dir), GOLD["q048"]["question"]],
         capture_output=True, text=True, timeout=600, check=True)
     d = json.loads(out.stdout)
     assert set(d) >= {"id", "question", "answer", "abstained", "sources", "citations", "timings",
                       "model"}
-    assert d["model"] == "qwen2.5-coder-1.5b" and "14.8" in d["answer"]
-    assert d["sources"] == ["004_5d3a0130056c44c1.txt"]
+    assert d["model"] == "qwen2.5-coder-1.5b" and "280" in d["answer"]
+    assert d["sources"] == ["001_afe427c5a2169e78.txt"]
 
 
 def test_cli_batch_answer(assistant: Assistant, tmp_path: Path) -> None:
