@@ -17,7 +17,10 @@ _WH = (r"(?:wie\s+viele?|wie\s+hoch|wie\s+lange|wie\s+groß|wieviele?|wie|was|we
        r"how\s+(?:many|much|long|high|large|big)|how|what|who|whom|whose|when|where|why|which)")
 _PREP = (r"(?:auf|in|an|bei|seit|bis|um|für|mit|von|vom|zu|über|aus|gegen|nach|"
          r"on|in|at|by|since|until|for|with|from|to|against|after|of)")
-_SPLIT = re.compile(rf"(?:,?\s+(?:und|and|sowie|as\s+well\s+as)\s+|,\s+|;\s+|\?\s+)"
+# after a bare comma, English "which/who/whose/whom/where/when" usually open a relative clause
+# ("Alibaba, which owns Taobao, ..."), not a second question
+_RELATIVE = r"(?!(?:which|who|whose|whom|where|when)\b)"
+_SPLIT = re.compile(rf"(?:,?\s+(?:und|and|sowie|as\s+well\s+as)\s+|,\s+{_RELATIVE}|;\s+|\?\s+)"
                     rf"(?=(?:{_PREP}\s+)?{_WH}\b)", re.I)
 _HAS_WH = re.compile(rf"\b{_WH}\b", re.I)
 _PAIR = re.compile(rf"^\s*({_WH})\s+(?:und|and)\s+({_WH})\b\s*(.*)$", re.I | re.S)
@@ -32,6 +35,8 @@ def question_parts(question: str) -> list[str]:
     ['When was the Apsara conference held?', 'where was the Apsara conference held?']
     >>> question_parts("Who chairs the board and since when?")
     ['Who chairs the board?', 'since when?']
+    >>> question_parts("How fast did Alibaba, which owns Taobao, grow?")
+    ['How fast did Alibaba, which owns Taobao, grow?']
     >>> question_parts("By 2030, how large should it be?")
     ['By 2030, how large should it be?']
     >>> question_parts("Welche Länder und Städte nennt der Artikel?")
