@@ -27,8 +27,8 @@ ABSTAIN_TEXT = {
 # (``add_missing_markers``); markers the model writes anyway are kept when they are valid.
 # The v3 wording (measured best with this model): the refusal marker once, in the system message
 # (repeating it, or "only if the passages do not contain the answer" with an answer-first
-# demand, made the 1.5B model refuse answerable questions: 4/20 right on a tune sample against
-# 13/20 with this wording, eval/README.md).
+# demand, made the 1.5B model refuse answerable questions: fact accuracy 0.18 against 0.38 with
+# this wording on the tune half, both runs before the fix for "(1) (2)" labels; eval/README.md).
 SYSTEM_PROMPT = (
     "You answer questions about news articles. Use only facts from the passages given with the "
     "question, never facts from elsewhere. Answer in one to three complete sentences and keep the "
