@@ -34,7 +34,7 @@ from qa.prompting import (
 )
 from qa.questions import question_parts
 from qa.retrieval import HybridRetriever, Retriever
-from qa.types import Answer, Citation, Hit, Passage, Timings
+from qa.types import Answer, Hit, Passage, Timings
 
 log = logging.getLogger(__name__)
 
@@ -245,10 +245,6 @@ class Assistant:
             abstained = False
         else:
             text, citations, refused = postprocess(raw, passages)
-            if refused and s.second_look and passages:
-                second = self._second_look(q, passages, lang, parts, generator)
-                if second is not None:
-                    text, citations, refused = second
             invented = (unsupported_numbers(text, passages, q) | unsupported_names(text, passages, q)
                         if not refused else set())
             if invented:
@@ -265,25 +261,6 @@ class Assistant:
                         prompt_tokens=prompt_tokens, standalone_question=standalone,
                         error=error, fallback=used_fallback)
         yield Done(answer)
-
-    def _second_look(self, q: str, passages: Sequence[Passage], lang: str, parts: list[str],
-                     generator: Generator) -> tuple[str, list[Citation], bool] | None:
-        """The model refused with evidence in front of it: ask once more, without the option to
-        refuse. The reply is used only when it is an answer whose numbers and names all occur in
-        the passages (or the question); otherwise the refusal stands."""
-        s = self.settings
-        messages = build_messages(q, passages, lang, parts, refusal=False)
-        try:
-            raw = "".join(generator.stream(messages, s.max_answer_tokens, s.temperature))
-        except QAError as e:
-            log.info("second look failed (%s); the refusal stands", e)
-            return None
-        text, citations, refused = postprocess(raw, passages)
-        if refused or not citations or unsupported_numbers(text, passages, q) \
-                or unsupported_names(text, passages, q):
-            return None
-        log.info("second look answered what the first refused")
-        return text, citations, False
 
     def ask(self, question: str, **kwargs: object) -> Answer:
         for event in self.events(question, **kwargs):  # type: ignore[arg-type]

@@ -35,10 +35,6 @@ SYSTEM_PROMPT = (
     "exact numbers, names and places of the passages. Only if no passage says anything that "
     f"answers the question, reply exactly: {NOT_FOUND}"
 )
-# The second look (``Assistant`` with ``settings.second_look``): when the model refused although
-# evidence was shown, it is asked once more without the option to refuse; the answer is kept only
-# if every number and name in it is in the passages.
-SYSTEM_PROMPT_ANSWER = SYSTEM_PROMPT[:SYSTEM_PROMPT.index(" Only if")]
 INSTRUCTION = {
     "de": "Antworte auf Deutsch in ganzen Sätzen, mit den genauen Zahlen und Namen aus den "
           "Textstellen.",
@@ -154,7 +150,7 @@ def format_context(passages: Sequence[Passage], language: str) -> str:
 
 
 def build_messages(question: str, passages: Sequence[Passage], language: str,
-                   parts: Sequence[str] = (), refusal: bool = True) -> list[Message]:
+                   parts: Sequence[str] = ()) -> list[Message]:
     """System and user message: articles, question, its parts when it has several, the answer
     instruction (with a number glossary for English answers from German passages)."""
     context = format_context(passages, language)
@@ -167,7 +163,7 @@ def build_messages(question: str, passages: Sequence[Passage], language: str,
     if language == "en" and passages and detect_language(" ".join(p.text for p in passages)) == "de":
         lines.append(GLOSSARY_DE_EN)
     lines.append(INSTRUCTION[language])
-    return [{"role": "system", "content": SYSTEM_PROMPT if refusal else SYSTEM_PROMPT_ANSWER},
+    return [{"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": "\n".join(lines)}]
 
 
