@@ -18,7 +18,7 @@ from qa.config import Settings
 from qa.corpus import Skipped, load_corpus
 from qa.embedders import Embedder, SentenceTransformerEmbedder
 from qa.errors import InputError, QAError
-from qa.evidence import EvidenceConfig, select_evidence
+from qa.evidence import EvidenceConfig, evidence_queries, select_evidence
 from qa.generators import Generator, LocalGenerator
 from qa.indexing import Index, IndexConfig, IngestReport, current_version, load_index, update_index
 from qa.prompting import (
@@ -177,10 +177,10 @@ class Assistant:
                 and getattr(index, "sentences", None)):
             cfg = EvidenceConfig(chunks=s.evidence_chunks, margin=s.evidence_margin,
                                  max_windows=top_k or s.evidence_windows)
-            search = [q] + [f"{p} {q}" for p in parts[1:]] if len(parts) > 1 else [q]
             last = getattr(self.retriever, "last_query", None)
             first = last[1] if last is not None and last[0] == q else None
-            return select_evidence(search, hits, index, embedder, s.prompt_budget_tokens,
+            return select_evidence(evidence_queries(q, parts), hits, index, embedder,
+                                   s.prompt_budget_tokens,
                                    count, cfg, first_vector=first)
         return select_passages(q, hits, s.prompt_budget_tokens, top_k or s.top_k, count)
 

@@ -23,7 +23,6 @@ set (``eval/README.md``), and sentence vectors stored beside the chunk vectors.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -236,18 +235,16 @@ def to_passages(runs: Sequence[Sequence[int]], sentences: Sequence[Sentence],
     return out
 
 
-def term_idf(index: object, text_of: Callable[[str], str]) -> Callable[[str], float]:
-    """Inverse sentence frequency of ``terms`` over the index, computed once per index.
+def term_idf(sentences: Sequence[Sentence],
+             text_of: Callable[[str], str]) -> Callable[[str], float]:
+    """Inverse sentence frequency of ``terms`` over ``sentences`` (``Index.term_idf`` computes
+    it once per loaded index).
 
-    >>> class I: sentences = [Sentence("a", "d", 0, 12), Sentence("b", "d", 13, 30)]
-    >>> f = term_idf(I(), lambda _: "Alibaba baut. Alibaba wächst stark.")
+    >>> s = [Sentence("a", "d", 0, 12), Sentence("b", "d", 13, 30)]
+    >>> f = term_idf(s, lambda _: "Alibaba baut. Alibaba wächst stark.")
     >>> round(f("aliba"), 2), round(f("wächs"), 2), round(f("unbek"), 2)
     (0.0, 0.41, 1.1)
     """
-    cached = getattr(index, "_term_idf", None)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    sentences: Sequence[Sentence] = index.sentences  # type: ignore[attr-defined]
     df: dict[str, int] = {}
     for u in sentences:
         for w in terms(text_of(u.doc_id)[u.start:u.end]):
@@ -257,18 +254,17 @@ def term_idf(index: object, text_of: Callable[[str], str]) -> Callable[[str], fl
     def idf(w: str) -> float:
         return max(float(np.log((n + 1) / (df.get(w, 0) + 1))), 1e-3)
 
-    with contextlib.suppress(AttributeError):  # an index type without room for it: recompute
-        index._term_idf = idf  # type: ignore[attr-defined]
     return idf
 
 
-def _by_doc(index: object) -> dict[str, list[int]]:
-    cached = getattr(index, "_sentences_by_doc", None)
-    if cached is None:
-        cached = sentences_by_doc(index.sentences)  # type: ignore[attr-defined]
-        with contextlib.suppress(AttributeError):
-            index._sentences_by_doc = cached  # type: ignore[attr-defined]
-    return cached  # type: ignore[no-any-return]
+def evidence_queries(question: str, parts: Sequence[str]) -> list[str]:
+    """What evidence is searched with: the question, then each further part with the question
+    as its context (a part alone, "auf welchen Betrag?", has no subject).
+
+    >>> evidence_queries("A und wann?", ["A?", "wann?"])
+    ['A und wann?', 'wann? A und wann?']
+    """
+    return [question] + [f"{p} {question}" for p in parts[1:]]
 
 
 def select_evidence(parts: Sequence[str], hits: Sequence[Hit], index: object, embedder: object,
@@ -281,7 +277,7 @@ def select_evidence(parts: Sequence[str], hits: Sequence[Hit], index: object, em
     sentences: list[Sentence] = index.sentences  # type: ignore[attr-defined]
     if not sentences or not hits:
         return []
-    docs = {d.doc_id: d for d in index.documents}  # type: ignore[attr-defined]
+    docs = index.documents_by_id  # type: ignore[attr-defined]
     if first_vector is None:
         vecs = embedder.embed(list(parts), "query")  # type: ignore[attr-defined]
     elif len(parts) > 1:
@@ -296,8 +292,9 @@ def select_evidence(parts: Sequence[str], hits: Sequence[Hit], index: object, em
         return docs[doc_id].text
 
     scored = score_sentences(vecs, part_terms, hits, sentences, index.sentence_vectors,  # type: ignore[attr-defined]
-                             text_of, cfg, term_idf(index, text_of),
-                             [asks_for_quantity(p) for p in parts], _by_doc(index))
+                             text_of, cfg, index.term_idf,  # type: ignore[attr-defined]
+                             [asks_for_quantity(p) for p in parts],
+                             index.sentences_by_doc)  # type: ignore[attr-defined]
     costs: dict[int, int] = {}
 
     def cost(i: int) -> int:
@@ -309,15 +306,15 @@ def select_evidence(parts: Sequence[str], hits: Sequence[Hit], index: object, em
     chosen = choose(scored, sentences, n_parts, budget, cost, cfg)
     rank_of = {s.index: r for r, s in enumerate(scored)}
     runs = windows(chosen, sentences, rank_of)[:cfg.max_windows]
-    chunks = index.chunks  # type: ignore[attr-defined]
+    chunks_by_doc = index.chunks_by_doc  # type: ignore[attr-defined]
 
     def chunk_for(doc_id: str, start: int, end: int) -> Hit | None:
         for h in hits:
             c = h.chunk
             if c.doc_id == doc_id and c.start <= start < c.end:
                 return h
-        for c in chunks:
-            if c.doc_id == doc_id and c.start <= start < c.end:
+        for c in chunks_by_doc.get(doc_id, []):
+            if c.start <= start < c.end:
                 return Hit(chunk=c, score=0.0)
         return None
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -111,6 +112,32 @@ class Index:
         fd = _pin(directory)  # writers keep this version while this object lives
         if fd is not None:
             weakref.finalize(self, os.close, fd)
+
+    # maps derived from the loaded data, built at first use and kept while the index is loaded
+    @functools.cached_property
+    def documents_by_id(self) -> dict[str, Document]:
+        return {d.doc_id: d for d in self.documents}
+
+    @functools.cached_property
+    def chunks_by_doc(self) -> dict[str, list[Chunk]]:
+        out: dict[str, list[Chunk]] = {}
+        for c in self.chunks:
+            out.setdefault(c.doc_id, []).append(c)
+        return out
+
+    @functools.cached_property
+    def sentences_by_doc(self) -> dict[str, list[int]]:
+        from qa.evidence import sentences_by_doc
+
+        return sentences_by_doc(self.sentences)
+
+    @functools.cached_property
+    def term_idf(self) -> Callable[[str], float]:
+        """Inverse sentence frequency of the evidence terms (``qa.evidence.term_idf``)."""
+        from qa.evidence import term_idf
+
+        docs = self.documents_by_id
+        return term_idf(self.sentences, lambda doc_id: docs[doc_id].text)
 
     @property
     def config(self) -> IndexConfig:

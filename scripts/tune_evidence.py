@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from qa import metrics  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluation import build_assistant, eval_index_dir, load_gold  # noqa: E402
-from qa.evidence import EvidenceConfig, select_evidence  # noqa: E402
+from qa.evidence import EvidenceConfig, evidence_queries, select_evidence  # noqa: E402
 from qa.questions import question_parts  # noqa: E402
 
 
@@ -69,8 +69,7 @@ def main() -> int:
             facts, spans, tokens, t0 = [], [], [], time.perf_counter()
             for g in gold:
                 q = g["question"]
-                parts = question_parts(q)
-                search = [q] + [f"{p} {q}" for p in parts[1:]] if len(parts) > 1 else [q]
+                search = evidence_queries(q, question_parts(q))
                 ps = select_evidence(search, hits[g["id"]], assistant.index, embedder,
                                      budget, count, cfg)
                 ev = metrics.prompt_evidence([{"source": p.source, "start": p.start, "end": p.end,
