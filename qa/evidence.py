@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.cleaning import headline_like
+from qa.prompting import STOP_WORDS
 from qa.questions import asks_for_quantity
 from qa.types import Hit, Passage, Sentence
 
@@ -49,8 +50,6 @@ class EvidenceConfig:
 
 _WORD = re.compile(r"\w+", re.U)
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
-_STOP = frozenset(
-    ["der", "die", "das", "und", "ist", "nicht", "ein", "eine", "wie", "was", "wer", "wann", "wo", "warum", "welche", "welcher", "welches", "hat", "haben", "wird", "werden", "mit", "für", "von", "auf", "im", "den", "dem", "des", "zu", "zum", "zur", "auch", "sich", "viel", "viele", "gibt", "es", "sind", "war", "waren", "über", "nach", "bei", "aus", "oder", "noch", "kann", "the", "and", "is", "are", "was", "were", "what", "who", "when", "where", "why", "which", "how", "does", "do", "did", "has", "have", "will", "with", "for", "from", "of", "on", "in", "to", "a", "an", "it", "its", "by", "about", "many", "much", "there", "this", "that", "as", "at", "be", "or", "can"])
 
 
 def terms(text: str) -> set[str]:
@@ -61,7 +60,7 @@ def terms(text: str) -> set[str]:
     """
     out = {m.group(0).replace(",", ".") for m in _NUM.finditer(text)}
     out |= {w.lower()[:5] for w in _WORD.findall(text)
-            if len(w) > 3 and not w.isdigit() and w.lower() not in _STOP}
+            if len(w) > 3 and not w.isdigit() and w.lower() not in STOP_WORDS}
     return out
 
 

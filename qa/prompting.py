@@ -46,6 +46,7 @@ _DE = frozenset(
     ["der", "die", "das", "und", "ist", "nicht", "ein", "eine", "wie", "was", "wer", "wann", "wo", "warum", "welche", "welcher", "welches", "hat", "haben", "wird", "werden", "mit", "für", "von", "auf", "im", "den", "dem", "des", "zu", "zum", "zur", "auch", "sich", "viel", "viele", "gibt", "es", "sind", "war", "waren", "über", "nach", "bei", "aus", "oder", "noch", "kann"])
 _EN = frozenset(
     ["the", "and", "is", "are", "was", "were", "what", "who", "when", "where", "why", "which", "how", "does", "do", "did", "has", "have", "will", "with", "for", "from", "of", "on", "in", "to", "a", "an", "it", "its", "by", "about", "many", "much", "there", "this", "that", "as", "at", "be", "or", "can"])
+STOP_WORDS = _DE | _EN
 _WORD = re.compile(r"\w+", re.U)
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -178,6 +179,10 @@ _REFUSAL_START = re.compile(
     r"(?:keine|no) (?:angaben|informationen|information)\b)", re.I)
 
 
+# the refusal marker as the model writes it, in either language (spaces read as "_")
+_MARKERS = (NOT_FOUND, "NOT_IN_THE_ARTICLES", "NOT_IN_ARTICLES")
+
+
 def is_refusal(text: str) -> bool:
     """The model's refusal marker (in either language), an empty reply, or a reply that only
     says that the passages do not give the answer.
@@ -190,8 +195,7 @@ def is_refusal(text: str) -> bool:
     False
     """
     t = text.strip().upper().replace(" ", "_")
-    if (NOT_FOUND in t or t.startswith("NICHT_IN_DEN") or "NOT_IN_THE_ARTICLES" in t
-            or "NOT_IN_ARTICLES" in t or not text.strip()):
+    if not t or t.startswith("NICHT_IN_DEN") or any(m in t for m in _MARKERS):
         return True
     first = _sentences_of(text.strip())[:1]
     return bool(first and (_REFUSAL_START.match(first[0]) or _REFUSAL_PHRASE.search(first[0])))
@@ -210,11 +214,10 @@ def could_be_refusal(prefix: str) -> bool:
     t = prefix.strip().upper().replace(" ", "_")
     if not t:
         return True
-    markers = (NOT_FOUND, "NOT_IN_THE_ARTICLES", "NOT_IN_ARTICLES")
     words = prefix.split()
     last = words[-1].upper().strip("*\"'`([") if words else ""
     return any(m.startswith(t[:len(m)]) or m in t or (last and m.startswith(last))
-               for m in markers)
+               for m in _MARKERS)
 
 
 _MARKER_GROUP = re.compile(r"[\[【]\s*(?:(?:passage|textstelle|quelle|source)\s*)?"
