@@ -127,8 +127,9 @@ class App:
 
     def backends(self) -> list[str]:
         s = self.settings
-        hosted = s.backend == "openai" or bool(s.openai_api_key)
-        return ["local", "openai"] if hosted else ["local"]
+        # a hosted backend is offered when it is the configured one or has a key
+        return [b for b in registry.names("generator")
+                if b in ("local", s.backend) or bool(s.openai_api_key)]
 
     def models(self, backend: str) -> list[str]:
         from qa.models import MODELS

@@ -16,10 +16,11 @@ from pathlib import Path
 
 from qa.config import Settings
 from qa.corpus import Skipped, load_corpus
-from qa.embedders import Embedder, SentenceTransformerEmbedder
+from qa import registry
+from qa.embedders import Embedder
 from qa.errors import InputError, QAError
 from qa.evidence import EvidenceConfig, evidence_queries, select_evidence
-from qa.generators import Generator, LocalGenerator
+from qa.generators import Generator
 from qa.indexing import Index, IndexConfig, IngestReport, current_version, load_index, update_index
 from qa.prompting import (
     ABSTAIN_TEXT,
@@ -78,9 +79,7 @@ def check_question(question: str, max_chars: int) -> str:
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    return SentenceTransformerEmbedder(settings.embed_model, settings.cache_dir,
-                                       settings.query_prefix, settings.passage_prefix,
-                                       settings.embed_batch_size, settings.threads)
+    return registry.create("embedder", settings.embed_backend, settings)
 
 
 def make_retriever(index: Index, embedder: Embedder, settings: Settings) -> HybridRetriever:
@@ -90,13 +89,7 @@ def make_retriever(index: Index, embedder: Embedder, settings: Settings) -> Hybr
 
 
 def make_generator(settings: Settings, backend: str | None = None) -> Generator:
-    backend = backend or settings.backend
-    if backend == "local":
-        return LocalGenerator(settings.llm, settings.cache_dir, settings.threads,
-                              settings.context_tokens)
-    from qa.hosted import make_hosted_generator
-
-    return make_hosted_generator(settings)
+    return registry.create("generator", backend or settings.backend, settings)
 
 
 def ingest(settings: Settings, paths: Sequence[Path | str] | None = None,

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from qa import registry
 from qa.config import Settings
 from qa.errors import QAError
 
@@ -22,13 +23,19 @@ def _common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--index-dir", help="index folder (default: index)")
     g.add_argument("--corpus-dir", help="articles folder (default: data/articles)")
     g.add_argument("--embed-model", help="sentence-transformers model name or path")
+    g.add_argument("--embed-backend", choices=registry.names("embedder"),
+                   help="who embeds: in process (local, default) or an OpenAI-compatible server")
+    g.add_argument("--store", choices=registry.names("store"),
+                   help="where the index lives (default: faiss files under --index-dir)")
+    g.add_argument("--database-url", help="PostgreSQL URL for --store postgres "
+                   "(default: an embedded server under the data folder)")
     g.add_argument("--threads", type=int, help="CPU threads for the models (default: 2)")
     g.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
 
 
 def _gen(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("answering")
-    g.add_argument("--backend", choices=["local", "openai"], help="who writes the answer")
+    g.add_argument("--backend", choices=registry.names("generator"), help="who writes the answer")
     g.add_argument("--model", help="local: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, "
                    "smollm2-135m or a .gguf path; openai: the hosted model name")
     g.add_argument("--fallback", choices=["local"], help="answer locally if the hosted model fails")
@@ -42,6 +49,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {
         "index_dir": args.index_dir, "corpus_dir": args.corpus_dir,
         "embed_model": args.embed_model, "threads": args.threads,
+        "embed_backend": args.embed_backend, "store": args.store,
+        "database_url": args.database_url,
         "backend": backend, "top_k": getattr(args, "top_k", None),
         "language": getattr(args, "language", None), "fallback": getattr(args, "fallback", None),
     }

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from qa import registry
 from qa.errors import QAError
 
-BACKENDS = ("local", "openai")
 PROMPT_OVERHEAD_TOKENS = 400  # system prompt, instructions, passage headers and chat template
-SECRETS = ("openai_api_key", "ui_users")
+SECRETS = ("openai_api_key", "ui_users", "database_url")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
@@ -45,6 +45,13 @@ class Settings:
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
     embed_batch_size: int = 16
+    # who embeds: "local" (in process) or "openai" (any OpenAI-compatible /v1/embeddings server)
+    embed_backend: str = "local"
+
+    # where the index lives: "faiss" (files under index_dir) or "postgres" (PostgreSQL + pgvector
+    # at database_url; with no URL, an embedded server with its data under data_dir)
+    store: str = "faiss"
+    database_url: str = field(default="", repr=False)
 
     # chunking (words): small chunks retrieved best for the dense model on this corpus
     chunk_words: int = 100
@@ -100,8 +107,11 @@ class Settings:
             if f.type in ("Path", Path) and not isinstance(getattr(self, f.name), Path):
                 object.__setattr__(self, f.name, Path(getattr(self, f.name)).expanduser())
         problems = []
-        if self.backend not in BACKENDS:
-            problems.append(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        for name, role in (("backend", "generator"), ("store", "store"),
+                           ("embed_backend", "embedder")):
+            if getattr(self, name) not in registry.names(role):
+                problems.append(f"{name} must be one of {', '.join(registry.names(role))}, "
+                                f"not {getattr(self, name)!r}")
         if self.fallback not in ("", "local"):
             problems.append(f"fallback must be '' or 'local', not {self.fallback!r}")
         if self.language not in ("auto", "de", "en"):

@@ -103,3 +103,9 @@ class LocalGenerator:
                     raise
                 raise ModelError(f"the prompt does not fit the model's context window ({e}); "
                                  "raise context_tokens or lower prompt_budget_tokens") from e
+
+
+def make_local_generator(settings) -> LocalGenerator:  # noqa: ANN001 - Settings
+    """The embedded llama.cpp model described by ``settings`` (registry name ``local``)."""
+    return LocalGenerator(settings.llm, settings.cache_dir, settings.threads,
+                          settings.context_tokens)

@@ -147,20 +147,20 @@ class Index:
         return self._by_source.get(source)
 
     @property
-    def dense(self):  # noqa: ANN201 - FaissStore
+    def dense(self):  # noqa: ANN201 - VectorIndex
         if self._dense is None:
-            from qa.store import FaissStore
+            from qa.stores.vectors import VectorIndex
 
-            self._dense = self._load_part(FaissStore.FILE, FaissStore.load)
+            self._dense = self._load_part(VectorIndex.FILE, VectorIndex.load)
             if len(self.chunks) and self._dense.dim != self.manifest.get("dim"):
-                raise self._corrupt(f"{FaissStore.FILE} has dimension {self._dense.dim}, "
+                raise self._corrupt(f"{VectorIndex.FILE} has dimension {self._dense.dim}, "
                                     f"the manifest says {self.manifest.get('dim')}")
         return self._dense
 
     @property
     def lexical(self):  # noqa: ANN201 - LexicalIndex
         if self._lexical is None:
-            from qa.lexical import LexicalIndex
+            from qa.stores.bm25 import LexicalIndex
 
             self._lexical = self._load_part(LexicalIndex.DIR + "/", LexicalIndex.load)
         return self._lexical
@@ -450,8 +450,8 @@ def update_index(index_dir: Path, documents: Sequence[Document], embedder: Embed
 def _write_version(index_dir: Path, documents: Sequence[Document], chunks: Sequence[Chunk],
                    vectors: np.ndarray, config: IndexConfig, dim: int,
                    sentences: Sequence[Sentence], sentence_vectors: np.ndarray) -> None:
-    from qa.lexical import LexicalIndex
-    from qa.store import FaissStore
+    from qa.stores.bm25 import LexicalIndex
+    from qa.stores.vectors import VectorIndex
 
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=index_dir))
     try:
@@ -460,7 +460,7 @@ def _write_version(index_dir: Path, documents: Sequence[Document], chunks: Seque
         np.save(tmp / "vectors.npy", vectors)
         _write_jsonl(tmp / "sentences.jsonl", [asdict(u) for u in sentences])
         np.save(tmp / "sentence_vectors.npy", sentence_vectors)
-        FaissStore.build(vectors).save(tmp)
+        VectorIndex.build(vectors).save(tmp)
         language = (config.lexical_language if config.lexical_language != "auto"
                     else stemmer_language(documents))
         LexicalIndex(language).build([c.text for c in chunks]).save(tmp)

@@ -11,11 +11,16 @@ import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from qa.embedders import Kind
 from qa.generators import Message
+from qa.types import Document
+
+if TYPE_CHECKING:
+    from qa.stores.base import DocumentRecord, IndexConfig
 
 
 class FakeEmbedder:
@@ -66,3 +71,269 @@ class FakeGenerator:
             first = re.split(r"(?<=[.!?])\s", m.group(1).strip())[0] if m else "Keine Angabe."
             reply = f"{first} [1]"
         yield from re.findall(r"\S+\s*", reply)
+
+
+# -- contract tests ---------------------------------------------------------------------------
+# One mixin per protocol. A test class inherits the mixin and provides the fixture the mixin
+# names; pytest then runs every contract test against that implementation (haystack's
+# ``testing/document_store.py`` pattern). The mixins import pytest lazily, so ``qa.testing``
+# stays importable without it.
+
+def make_document(text: str, source: str, title: str = "") -> Document:
+    """A cleaned ``Document`` from text, with content-hash ids as ingest makes them."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Document(doc_id=digest, source=source, title=title or text.split(".")[0][:60],
+                    text=text, sha256=digest)
+
+
+def make_record(document: Document, embedder: FakeEmbedder | None = None,
+                chunk_words: int = 12) -> DocumentRecord:
+    """The ``DocumentRecord`` ingest would write for ``document`` (small chunks, fake vectors)."""
+    from qa.chunking import chunk_document, sentence_units
+    from qa.stores.base import DocumentRecord
+
+    embedder = embedder or FakeEmbedder(dim=32)
+    chunks = chunk_document(document, chunk_words, 0)
+    sentences = sentence_units(document)
+    return DocumentRecord(
+        document, chunks, embedder.embed([c.text for c in chunks], "passage"), sentences,
+        embedder.embed([document.text[u.start:u.end] for u in sentences], "passage"))
+
+
+CONTRACT_TEXTS = {
+    "a.txt": "Alibaba baut neue Rechenzentren in Brasilien. Die Cloud wächst um 26 Prozent. "
+             "Eddie Wu leitet den Konzern seit 2023.",
+    "b.txt": "Qwen3-Max hat mehr als eine Billion Parameter. Das Modell ist kostenlos. "
+             "Es wurde im September vorgestellt.",
+    "c.txt": "Die Aktie stieg in Hongkong um neun Prozent. Anleger hoffen auf KI-Umsätze. "
+             "Der Umsatz lag bei 248 Milliarden Yuan.",
+}
+
+
+class StoreContract:
+    """Contract of ``qa.stores.base.StoreBackend`` and the ``Store`` it opens.
+
+    Provide a ``backend`` fixture (a fresh, empty backend per test) and ``reopen(backend)``:
+    a second backend object on the same location (another process would see the same)."""
+
+    dim = 32
+
+    def reopen(self, backend: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def config(**changes: Any) -> IndexConfig:
+        from qa.stores.base import IndexConfig
+
+        base = dict(embed_model="fake-embedder", query_prefix="", passage_prefix="",
+                    chunk_words=12, chunk_overlap_sentences=0)
+        return IndexConfig(**{**base, **changes})
+
+    def records(self, *sources: str) -> list[DocumentRecord]:
+        emb = FakeEmbedder(dim=self.dim)
+        return [make_record(make_document(CONTRACT_TEXTS[s], s), emb)
+                for s in (sources or CONTRACT_TEXTS)]
+
+    def write(self, backend: Any, records: Sequence[DocumentRecord], **kw: Any) -> Any:
+        with backend.lock():
+            backend.write(self.config(), self.dim, records, **kw)
+        return backend.open(self.config())
+
+    # -- tests ---------------------------------------------------------------------------------
+    def test_no_index_is_refused_with_a_hint(self, backend: Any) -> None:
+        import pytest
+
+        from qa.errors import IndexMismatchError
+
+        assert not backend.exists()
+        with pytest.raises(IndexMismatchError, match="qa ingest"):
+            backend.open(self.config())
+
+    def test_empty_store_answers_nothing(self, backend: Any) -> None:
+        store = self.write(backend, [])
+        q = FakeEmbedder(dim=self.dim).embed(["Alibaba"], "query")[0]
+        assert backend.exists()
+        assert store.search(q, 5) == [] and store.search_sentences(q, 5) == []
+        assert store.lexical_search("Alibaba", 5) == []
+        assert store.list_documents() == [] and store.manifest["documents"] == {}
+
+    def test_search_is_best_first_and_scores_are_cosines(self, backend: Any) -> None:
+        recs = self.records()
+        store = self.write(backend, recs)
+        emb = FakeEmbedder(dim=self.dim)
+        target = recs[1].chunks[0]
+        q = emb.embed([target.text], "query")[0]
+        hits = store.search(q, 3)
+        assert hits[0][0] == target.chunk_id and abs(hits[0][1] - 1.0) < 1e-4
+        assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+        assert store.score([i for i, _ in hits], q) == [pytest_approx(s) for _, s in hits]
+
+    def test_k_larger_than_the_store(self, backend: Any) -> None:
+        recs = self.records("a.txt")
+        store = self.write(backend, recs)
+        q = FakeEmbedder(dim=self.dim).embed(["Cloud"], "query")[0]
+        n = len(recs[0].chunks)
+        assert len(store.search(q, 1000)) == n
+        assert len(store.search_sentences(q, 1000)) == len(recs[0].sentences)
+        assert store.search(q, 0) == []
+
+    def test_chunks_round_trip_by_id(self, backend: Any) -> None:
+        import pytest
+
+        recs = self.records()
+        store = self.write(backend, recs)
+        want = [c for r in recs for c in r.chunks]
+        assert store.chunks([c.chunk_id for c in reversed(want)]) == list(reversed(want))
+        assert store.chunks_of(recs[2].document.doc_id) == list(recs[2].chunks)
+        assert store.chunks_of("no-such-document") == []
+        with pytest.raises(KeyError):
+            store.chunks(["no-such-chunk"])
+
+    def test_sentences_and_their_vectors(self, backend: Any) -> None:
+        recs = self.records()
+        store = self.write(backend, recs)
+        r = recs[0]
+        assert store.sentences(r.document.doc_id) == list(r.sentences)
+        ids = [u.sentence_id for u in r.sentences]
+        got = store.sentence_vectors(ids[::-1])
+        assert got.dtype == np.float32 and got.shape == (len(ids), self.dim)
+        assert np.allclose(got, r.sentence_vectors[::-1], atol=1e-5)
+        q = r.sentence_vectors[1]
+        assert store.search_sentences(q, 1)[0][0] == ids[1]
+
+    def test_lexical_search_and_coverage(self, backend: Any) -> None:
+        recs = self.records()
+        store = self.write(backend, recs)
+        hits = store.lexical_search("Hongkong Aktie", 5)
+        assert hits and store.chunks([hits[0][0]])[0].doc_id == recs[2].document.doc_id
+        assert all(s > 0 for _, s in hits)
+        assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+        assert store.lexical_search("Zzyzx Quux", 5) == []
+        assert store.lexical_coverage("Hongkong Aktie") == 1.0
+        assert store.lexical_coverage("Zzyzx Quux") == 0.0
+
+    def test_sentence_frequencies(self, backend: Any) -> None:
+        from qa.evidence import terms
+
+        recs = self.records()
+        store = self.write(backend, recs)
+        n, df = store.sentence_frequencies({"proze", "billi", "zzyzx"})
+        assert n == sum(len(r.sentences) for r in recs)
+        want = sum("proze" in terms(r.document.text[u.start:u.end])
+                   for r in recs for u in r.sentences)
+        assert df.get("proze") == want == 2 and df.get("billi") == 1 and not df.get("zzyzx")
+
+    def test_documents_and_manifest(self, backend: Any) -> None:
+        recs = self.records()
+        store = self.write(backend, recs)
+        docs = [r.document for r in recs]
+        assert [d.source for d in store.list_documents()] == [d.source for d in docs]
+        assert store.document(docs[1].doc_id) == docs[1]
+        assert store.document_by_source("c.txt") == docs[2]
+        assert store.document("nope") is None and store.document_by_source("nope") is None
+        m = store.manifest
+        assert m["dim"] == self.dim and m["config"]["embed_model"] == "fake-embedder"
+        assert m["documents"]["a.txt"]["doc_id"] == docs[0].doc_id
+        assert m["documents"]["a.txt"]["chunks"] == len(recs[0].chunks)
+        assert m["chunks"] == sum(len(r.chunks) for r in recs)
+
+    def test_upsert_of_the_same_record_is_idempotent(self, backend: Any) -> None:
+        recs = self.records()
+        first = self.write(backend, recs)
+        before = (first.manifest["documents"], first.manifest["chunks"],
+                  first.list_documents())
+        again = self.write(backend, recs[:1])
+        assert (again.manifest["documents"], again.manifest["chunks"],
+                again.list_documents()) == before
+
+    def test_delete_removes_a_document_whole(self, backend: Any) -> None:
+        recs = self.records()
+        self.write(backend, recs)
+        gone = recs[1]
+        store = self.write(backend, [], delete=[gone.document.doc_id, "unknown-id"])
+        assert "b.txt" not in store.manifest["documents"]
+        assert store.document(gone.document.doc_id) is None
+        q = gone.chunk_vectors[0]
+        assert all(i not in {c.chunk_id for c in gone.chunks} for i, _ in store.search(q, 50))
+        ids = {u.sentence_id for u in gone.sentences}
+        assert all(i not in ids for i, _ in store.search_sentences(q, 50))
+        assert all(store.chunks([i])[0].doc_id != gone.document.doc_id
+                   for i, _ in store.lexical_search("Parameter Modell", 50))
+        assert store.sentences(gone.document.doc_id) == []
+
+    def test_replace_keeps_only_the_new_records(self, backend: Any) -> None:
+        self.write(backend, self.records())
+        store = self.write(backend, self.records("c.txt"), replace=True)
+        assert list(store.manifest["documents"]) == ["c.txt"]
+
+    def test_a_changed_document_replaces_its_old_version(self, backend: Any) -> None:
+        old = self.records("a.txt")[0]
+        self.write(backend, [old])
+        new = make_record(make_document(CONTRACT_TEXTS["a.txt"] + " Neu ist Chile.", "a.txt"),
+                          FakeEmbedder(dim=self.dim))
+        store = self.write(backend, [new], delete=[old.document.doc_id])
+        assert store.document_by_source("a.txt") == new.document
+        assert store.chunks_of(old.document.doc_id) == []
+        assert store.manifest["chunks"] == len(new.chunks)
+
+    def test_reload_round_trip(self, backend: Any) -> None:
+        recs = self.records()
+        store = self.write(backend, recs)
+        other = self.reopen(backend).open(self.config())
+        q = recs[0].chunk_vectors[0]
+        assert other.search(q, 5) == pytest_approx_ranked(store.search(q, 5))
+        assert other.list_documents() == store.list_documents()
+        assert other.lexical_search("Cloud", 3) == pytest_approx_ranked(
+            store.lexical_search("Cloud", 3))
+
+    def test_other_settings_are_refused_with_a_hint(self, backend: Any) -> None:
+        import pytest
+
+        from qa.errors import IndexMismatchError
+
+        self.write(backend, self.records("a.txt"))
+        with pytest.raises(IndexMismatchError, match="chunk_words.*--rebuild"):
+            backend.open(self.config(chunk_words=40))
+        assert backend.open(None).manifest["config"]["chunk_words"] == 12
+
+
+def pytest_approx(x: float) -> Any:
+    import pytest
+
+    return pytest.approx(x, abs=1e-4)
+
+
+def pytest_approx_ranked(ranked: Sequence[tuple[str, float]]) -> list[Any]:
+    import pytest
+
+    return [(i, pytest.approx(s, abs=1e-4)) for i, s in ranked]
+
+
+class EmbedderContract:
+    """Contract of ``qa.embedders.Embedder``: provide an ``embedder`` fixture."""
+
+    def test_unit_length_float32_rows(self, embedder: Any) -> None:
+        v = embedder.embed(["Alibaba baut Rechenzentren.", "The cloud grew."], "passage")
+        assert v.dtype == np.float32 and v.shape == (2, embedder.dim)
+        assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
+
+    def test_deterministic(self, embedder: Any) -> None:
+        a = embedder.embed(["Wie viele Parameter hat Qwen3-Max?"], "query")
+        b = embedder.embed(["Wie viele Parameter hat Qwen3-Max?"], "query")
+        assert np.allclose(a, b, atol=1e-5)
+
+    def test_empty_input(self, embedder: Any) -> None:
+        v = embedder.embed([], "query")
+        assert v.shape == (0, embedder.dim)
+
+    def test_related_texts_are_closer(self, embedder: Any) -> None:
+        q, near, far = embedder.embed(["Alibaba Cloud Rechenzentren",
+                                       "Alibaba baut Rechenzentren für die Cloud",
+                                       "Rezept für Apfelkuchen mit Zimt"], "passage")
+        assert float(q @ near) > float(q @ far)
+
+    def test_batch_order_is_kept(self, embedder: Any) -> None:
+        texts = [f"Satz Nummer {i} über Thema {i % 3}" for i in range(7)]
+        together = embedder.embed(texts, "passage")
+        alone = np.vstack([embedder.embed([t], "passage") for t in texts])
+        assert np.allclose(together, alone, atol=1e-4)

@@ -37,10 +37,10 @@ def _truncate(path: Path) -> None:
 
 def _faiss_rows(n: int):  # noqa: ANN202 - a damage function writing a FAISS file of n rows
     def damage(version: Path) -> None:
-        from qa.store import FaissStore
+        from qa.stores.vectors import VectorIndex
 
         rng = np.random.default_rng(0)
-        FaissStore.build(rng.standard_normal((n, 256)).astype(np.float32)).save(version)
+        VectorIndex.build(rng.standard_normal((n, 256)).astype(np.float32)).save(version)
     return damage
 
 

@@ -143,7 +143,7 @@ def test_crash_while_writing_leaves_the_old_index_intact(settings: Settings,
         (directory / "dense.faiss").write_bytes(b"half")
         raise OSError("disk full")
 
-    monkeypatch.setattr("qa.store.FaissStore.save", boom)
+    monkeypatch.setattr("qa.stores.vectors.VectorIndex.save", boom)
     with pytest.raises(OSError, match="disk full"):
         ingest(settings, embedder=FakeEmbedder())
     assert current_version(settings.index_dir) == version

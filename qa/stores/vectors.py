@@ -1,32 +1,24 @@
-"""VectorStore protocol and the FAISS implementation.
+"""The FAISS vector index of the FAISS store: nearest rows to a query vector.
 
 FAISS ``IndexFlatIP`` over L2-normalised vectors: exact cosine search, no training, and fast
-enough for tens of thousands of chunks on a laptop. For millions of chunks, swap in an IVF/HNSW
-FAISS index or a vector database server behind the same protocol; nothing else changes.
+enough for tens of thousands of chunks on a laptop. Rows are positions in the FAISS store's
+files; ``qa.stores.faiss`` turns them into ids, so nothing outside this package sees them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
-
 import numpy as np
 
 
-class VectorStore(Protocol):
-    """Nearest rows to a query vector: ``[(row, score)]``, best first, score higher is better."""
-
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
-
-
-class FaissStore:
+class VectorIndex:
     FILE = "dense.faiss"
 
     def __init__(self, index) -> None:  # noqa: ANN001 - faiss.Index
         self.index = index
 
     @classmethod
-    def build(cls, vectors: np.ndarray) -> FaissStore:
+    def build(cls, vectors: np.ndarray) -> VectorIndex:
         import faiss
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -55,7 +47,7 @@ class FaissStore:
         faiss.write_index(self.index, str(directory / self.FILE))
 
     @classmethod
-    def load(cls, directory: Path) -> FaissStore:
+    def load(cls, directory: Path) -> VectorIndex:
         """Read ``dense.faiss``; ``ValueError`` when it is missing or not a FAISS index (faiss
         itself raises ``RuntimeError`` with a C++ trace in the message)."""
         import faiss

@@ -96,3 +96,10 @@ class SentenceTransformerEmbedder:
                                  normalize_embeddings=True, convert_to_numpy=True,
                                  show_progress_bar=False)
         return np.asarray(vecs, dtype=np.float32)
+
+
+def make_local_embedder(settings) -> SentenceTransformerEmbedder:  # noqa: ANN001 - Settings
+    """The in-process embedder described by ``settings`` (registry name ``local``)."""
+    return SentenceTransformerEmbedder(settings.embed_model, settings.cache_dir,
+                                       settings.query_prefix, settings.passage_prefix,
+                                       settings.embed_batch_size, settings.threads)
