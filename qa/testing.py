@@ -183,19 +183,19 @@ class StoreContract:
         recs = self.records()
         store = self.write(backend, recs)
         want = [c for r in recs for c in r.chunks]
-        assert store.chunks([c.chunk_id for c in reversed(want)]) == list(reversed(want))
+        assert store.chunks_by_id([c.chunk_id for c in reversed(want)]) == list(reversed(want))
         assert store.chunks_of(recs[2].document.doc_id) == list(recs[2].chunks)
         assert store.chunks_of("no-such-document") == []
         with pytest.raises(KeyError):
-            store.chunks(["no-such-chunk"])
+            store.chunks_by_id(["no-such-chunk"])
 
     def test_sentences_and_their_vectors(self, backend: Any) -> None:
         recs = self.records()
         store = self.write(backend, recs)
         r = recs[0]
-        assert store.sentences(r.document.doc_id) == list(r.sentences)
+        assert store.sentences_of(r.document.doc_id) == list(r.sentences)
         ids = [u.sentence_id for u in r.sentences]
-        got = store.sentence_vectors(ids[::-1])
+        got = store.sentence_vectors_of(ids[::-1])
         assert got.dtype == np.float32 and got.shape == (len(ids), self.dim)
         assert np.allclose(got, r.sentence_vectors[::-1], atol=1e-5)
         q = r.sentence_vectors[1]
@@ -205,7 +205,7 @@ class StoreContract:
         recs = self.records()
         store = self.write(backend, recs)
         hits = store.lexical_search("Hongkong Aktie", 5)
-        assert hits and store.chunks([hits[0][0]])[0].doc_id == recs[2].document.doc_id
+        assert hits and store.chunks_by_id([hits[0][0]])[0].doc_id == recs[2].document.doc_id
         assert all(s > 0 for _, s in hits)
         assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
         assert store.lexical_search("Zzyzx Quux", 5) == []
@@ -257,9 +257,9 @@ class StoreContract:
         assert all(i not in {c.chunk_id for c in gone.chunks} for i, _ in store.search(q, 50))
         ids = {u.sentence_id for u in gone.sentences}
         assert all(i not in ids for i, _ in store.search_sentences(q, 50))
-        assert all(store.chunks([i])[0].doc_id != gone.document.doc_id
+        assert all(store.chunks_by_id([i])[0].doc_id != gone.document.doc_id
                    for i, _ in store.lexical_search("Parameter Modell", 50))
-        assert store.sentences(gone.document.doc_id) == []
+        assert store.sentences_of(gone.document.doc_id) == []
 
     def test_replace_keeps_only_the_new_records(self, backend: Any) -> None:
         self.write(backend, self.records())

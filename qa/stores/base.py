@@ -108,7 +108,7 @@ class Store(Protocol):
         """The cosine of each stored chunk vector to ``vector``, in the order of ``ids``."""
         ...
 
-    def chunks(self, ids: Sequence[str]) -> list[Chunk]:
+    def chunks_by_id(self, ids: Sequence[str]) -> list[Chunk]:
         """The chunks with these ids, in that order; ``KeyError`` for an unknown id."""
         ...
 
@@ -120,11 +120,11 @@ class Store(Protocol):
         """The ``k`` sentences of the whole corpus nearest to ``vector``, best first."""
         ...
 
-    def sentences(self, doc_id: str) -> list[Sentence]:
+    def sentences_of(self, doc_id: str) -> list[Sentence]:
         """The sentences of one document in text order ([] for an unknown document)."""
         ...
 
-    def sentence_vectors(self, ids: Sequence[str]) -> np.ndarray:
+    def sentence_vectors_of(self, ids: Sequence[str]) -> np.ndarray:
         """The stored vectors of these sentences, one row each, in that order."""
         ...
 
