@@ -199,7 +199,7 @@ class StoreContract:
         assert got.dtype == np.float32 and got.shape == (len(ids), self.dim)
         assert np.allclose(got, r.sentence_vectors[::-1], atol=1e-5)
         q = r.sentence_vectors[1]
-        assert store.search_sentences(q, 1)[0][0] == ids[1]
+        assert store.search_sentences(q, 1)[0][0] == r.sentences[1]
 
     def test_lexical_search_and_coverage(self, backend: Any) -> None:
         recs = self.records()
@@ -256,7 +256,7 @@ class StoreContract:
         q = gone.chunk_vectors[0]
         assert all(i not in {c.chunk_id for c in gone.chunks} for i, _ in store.search(q, 50))
         ids = {u.sentence_id for u in gone.sentences}
-        assert all(i not in ids for i, _ in store.search_sentences(q, 50))
+        assert all(u.sentence_id not in ids for u, _ in store.search_sentences(q, 50))
         assert all(store.chunks_by_id([i])[0].doc_id != gone.document.doc_id
                    for i, _ in store.lexical_search("Parameter Modell", 50))
         assert store.sentences_of(gone.document.doc_id) == []

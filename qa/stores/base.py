@@ -116,8 +116,9 @@ class Store(Protocol):
         """The chunks of one document in text order ([] for an unknown document)."""
         ...
 
-    def search_sentences(self, vector: np.ndarray, k: int) -> Ranked:
-        """The ``k`` sentences of the whole corpus nearest to ``vector``, best first."""
+    def search_sentences(self, vector: np.ndarray, k: int) -> list[tuple[Sentence, float]]:
+        """The ``k`` sentences of the whole corpus nearest to ``vector``: ``[(sentence,
+        cosine)]``, best first (the sentence itself, since evidence needs its document)."""
         ...
 
     def sentences_of(self, doc_id: str) -> list[Sentence]:
