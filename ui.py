@@ -116,7 +116,8 @@ class App:
 
         self.settings = settings
         self.assistant = Assistant.load(settings)
-        self.library = DocumentLibrary(settings, self.assistant.embedder)
+        self.library = DocumentLibrary(settings, self.assistant.embedder,
+                                       self.assistant.store)
         self.feedback_path = settings.data_dir / "feedback.jsonl"
         self._generators = {(settings.backend, self.current_model()): self.assistant.generator}
         self._lock = threading.Lock()
@@ -126,6 +127,8 @@ class App:
         return self.settings.model
 
     def backends(self) -> list[str]:
+        from qa import registry
+
         s = self.settings
         # a hosted backend is offered when it is the configured one or has a key
         return [b for b in registry.names("generator")
@@ -161,13 +164,13 @@ class App:
 
     def lookup(self, source: str):  # noqa: ANN201 - Document | None
         index = self.assistant.index
-        return index.document(source) if index is not None else None
+        return index.document_by_source(source) if index is not None else None
 
     def reload(self) -> None:
         self.assistant.reload_index()
         index = self.assistant.index
-        if index is not None:  # load now, not on the next question
-            _ = index.dense, index.lexical
+        if index is not None:  # load the search structures now, not on the next question
+            index.lexical_search("warm up", 1)
 
     def warm_up(self) -> None:
         """Load the embedder, the indexes and the answer model before the first question."""

@@ -21,7 +21,7 @@ from qa.embedders import Embedder
 from qa.errors import InputError, QAError
 from qa.evidence import EvidenceConfig, evidence_queries, select_evidence
 from qa.generators import Generator
-from qa.indexing import Index, IndexConfig, IngestReport, current_version, load_index, update_index
+from qa.indexing import IngestReport, update_index
 from qa.prompting import (
     ABSTAIN_TEXT,
     approx_tokens,
@@ -35,6 +35,7 @@ from qa.prompting import (
 )
 from qa.questions import question_parts
 from qa.retrieval import HybridRetriever, Retriever
+from qa.stores.base import IndexConfig, Store, StoreBackend
 from qa.types import Answer, Hit, Passage, Timings
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,12 @@ def make_embedder(settings: Settings) -> Embedder:
     return registry.create("embedder", settings.embed_backend, settings)
 
 
-def make_retriever(index: Index, embedder: Embedder, settings: Settings) -> HybridRetriever:
+def make_store(settings: Settings) -> StoreBackend:
+    """Where the index lives, as ``settings.store`` names it (``qa.registry``)."""
+    return registry.create("store", settings.store, settings)
+
+
+def make_retriever(index: Store, embedder: Embedder, settings: Settings) -> HybridRetriever:
     return HybridRetriever(index, embedder, settings.candidates, settings.rrf_k,
                            settings.dense_weight, settings.lexical_weight,
                            settings.adaptive_lexical)
@@ -94,9 +100,11 @@ def make_generator(settings: Settings, backend: str | None = None) -> Generator:
 
 def ingest(settings: Settings, paths: Sequence[Path | str] | None = None,
            embedder: Embedder | None = None, rebuild: bool = False,
-           progress: Progress | None = None) -> tuple[IngestReport, list[Skipped]]:
-    """Make ``settings.index_dir`` hold exactly the documents under ``paths`` (default: the
-    corpus folder). Unreadable files are skipped and reported; the index is never half-written."""
+           progress: Progress | None = None,
+           store: StoreBackend | None = None) -> tuple[IngestReport, list[Skipped]]:
+    """Make the store (``settings.store``) hold exactly the documents under ``paths`` (default:
+    the corpus folder). Unreadable files are skipped and reported; the index is never
+    half-written."""
     sources = [Path(p) for p in (paths or [settings.corpus_dir])]
     missing = [str(p) for p in sources if not p.exists()]
     if missing:
@@ -107,7 +115,7 @@ def ingest(settings: Settings, paths: Sequence[Path | str] | None = None,
         why = "; ".join(str(s) for s in loaded.skipped[:5]) or "no .txt/.md/.html/.pdf files"
         raise QAError(f"no readable articles in {', '.join(map(str, sources))} ({why}); "
                       "the index was left as it was")
-    report = update_index(settings.index_dir, loaded.documents,
+    report = update_index(store or make_store(settings), loaded.documents,
                           embedder or make_embedder(settings), IndexConfig.from_settings(settings),
                           rebuild=rebuild, progress=progress,
                           max_chunks_per_document=settings.max_chunks_per_document)
@@ -116,26 +124,30 @@ def ingest(settings: Settings, paths: Sequence[Path | str] | None = None,
 
 class Assistant:
     def __init__(self, retriever: Retriever, generator: Generator,
-                 settings: Settings | None = None, index: Index | None = None,
-                 fallback: Generator | None = None, embedder: Embedder | None = None) -> None:
+                 settings: Settings | None = None, index: Store | None = None,
+                 fallback: Generator | None = None, embedder: Embedder | None = None,
+                 store: StoreBackend | None = None) -> None:
         self.retriever = retriever
         self.generator = generator
         self.settings = settings or Settings()
-        self.index = index
+        self.index = index  # the state of the store that questions are answered from
         self.fallback = fallback  # answers when ``generator`` fails before its first token
         self.embedder = embedder
+        self.store = store  # where ``index`` comes from; ``reload_index`` opens it again
 
     def with_generator(self, generator: Generator) -> Assistant:
         """The same retrieval and index, answering with another generator."""
         return Assistant(self.retriever, generator, self.settings, self.index,
-                         fallback=self.fallback, embedder=self.embedder)
+                         fallback=self.fallback, embedder=self.embedder, store=self.store)
 
     def reload_index(self) -> None:
-        """Pick up a new index version (after ingest, upload or delete)."""
+        """Pick up the store's current state (after ingest, upload or delete)."""
         if self.embedder is None:
             raise QAError("this assistant was built without an embedder; cannot reload")
         s = self.settings
-        self.index = load_index(s.index_dir, expect=IndexConfig.from_settings(s))
+        if self.store is None:
+            self.store = make_store(s)
+        self.index = self.store.open(IndexConfig.from_settings(s))
         self.retriever = make_retriever(self.index, self.embedder, s)
 
     @classmethod
@@ -145,15 +157,16 @@ class Assistant:
         """Real parts from settings; builds ``index/`` from the corpus folder if it is missing."""
         settings = (settings or Settings.load()).replace(**overrides)
         embedder = embedder or make_embedder(settings)
-        if current_version(settings.index_dir) is None:
-            log.info("no index in %s: building it from %s", settings.index_dir, settings.corpus_dir)
-            ingest(settings, embedder=embedder, progress=progress)
-        index = load_index(settings.index_dir, expect=IndexConfig.from_settings(settings))
+        store = make_store(settings)
+        if not store.exists():
+            log.info("no index in %r: building it from %s", store, settings.corpus_dir)
+            ingest(settings, embedder=embedder, progress=progress, store=store)
+        index = store.open(IndexConfig.from_settings(settings))
         retriever = make_retriever(index, embedder, settings)
-        fallback = (make_generator(settings, "local")
-                    if settings.backend != "local" and settings.fallback == "local" else None)
+        fallback = (make_generator(settings, settings.fallback) if settings.fallback
+                    and settings.fallback != settings.backend else None)
         return cls(retriever, generator or make_generator(settings), settings, index,
-                   fallback=fallback, embedder=embedder)
+                   fallback=fallback, embedder=embedder, store=store)
 
     # -- the pipeline -------------------------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
@@ -166,15 +179,15 @@ class Assistant:
         chunks cut to the budget (``settings.evidence = "chunks"``, or a custom retriever)."""
         s = self.settings
         index, embedder = self.index, self.embedder
-        if (s.evidence == "sentences" and index is not None and embedder is not None
-                and getattr(index, "sentences", None)):
+        if s.evidence == "sentences" and index is not None and embedder is not None:
             cfg = EvidenceConfig(chunks=s.evidence_chunks, margin=s.evidence_margin,
                                  max_windows=top_k or s.evidence_windows)
             last = getattr(self.retriever, "last_query", None)
             first = last[1] if last is not None and last[0] == q else None
-            return select_evidence(evidence_queries(q, parts), hits, index, embedder,
-                                   s.prompt_budget_tokens,
-                                   count, cfg, first_vector=first)
+            passages = select_evidence(evidence_queries(q, parts), hits, index, embedder,
+                                       s.prompt_budget_tokens, count, cfg, first_vector=first)
+            if passages:
+                return passages
         return select_passages(q, hits, s.prompt_budget_tokens, top_k or s.top_k, count)
 
     def _count_tokens(self) -> Callable[[str], int]:

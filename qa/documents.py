@@ -18,7 +18,8 @@ Guarantees:
 * **Safe names.** A name with a path separator, ``..``, a leading dot, control characters, or
   one that clashes with an existing document (unless ``replace=True``) is refused.
 * **Consistent index.** The index is updated to exactly the current documents plus the new ones
-  (``qa.indexing.update_index``: only new chunks are embedded, the switch is atomic). Operations
+  (``qa.indexing.update_index`` into the configured store: only new documents are embedded,
+  the switch is atomic). Operations
   of several threads or processes on the same index are serialised by a lock file.
 """
 
@@ -41,7 +42,8 @@ from qa.config import Settings
 from qa.corpus import SUPPORTED, Skipped, load_corpus, load_file
 from qa.embedders import Embedder
 from qa.errors import IndexMismatchError, InputError
-from qa.indexing import IndexConfig, IngestReport, current_version, load_index, update_index
+from qa.indexing import IngestReport, update_index
+from qa.stores.base import IndexConfig, StoreBackend
 from qa.types import Document
 
 log = logging.getLogger(__name__)
@@ -141,9 +143,11 @@ def _fsync_file(path: Path) -> None:
 class DocumentLibrary:
     """The articles of ``settings.corpus_dir`` and the index in ``settings.index_dir``."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 store: StoreBackend | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
+        self._store = store
 
     @property
     def embedder(self) -> Embedder:
@@ -152,6 +156,15 @@ class DocumentLibrary:
 
             self._embedder = make_embedder(self.settings)
         return self._embedder
+
+    @property
+    def store(self) -> StoreBackend:
+        """Where the index lives (``settings.store``), made on first use."""
+        if self._store is None:
+            from qa.assistant import make_store
+
+            self._store = make_store(self.settings)
+        return self._store
 
     @property
     def corpus_dir(self) -> Path:
@@ -164,15 +177,15 @@ class DocumentLibrary:
     # -- reading ------------------------------------------------------------------------------
     def _indexed(self) -> tuple[list[Document], dict[str, int]] | None:
         try:
-            if current_version(self.settings.index_dir) is None:
+            if not self.store.exists():
                 return None
-            index = load_index(self.settings.index_dir)
+            index = self.store.open()
         except IndexMismatchError as e:
             log.warning("cannot read the index: %s", e)
             return None
         counts = {s: int(v.get("chunks", 0))
                   for s, v in index.manifest.get("documents", {}).items()}
-        return index.documents, counts
+        return index.list_documents(), counts
 
     def list(self) -> list[DocInfo]:
         """The indexed documents, by file name."""
@@ -214,7 +227,7 @@ class DocumentLibrary:
 
     def _update(self, documents: Sequence[Document], progress: Progress | None = None,
                 rebuild: bool = False) -> IngestReport:
-        return update_index(self.settings.index_dir, documents, self.embedder,
+        return update_index(self.store, documents, self.embedder,
                             IndexConfig.from_settings(self.settings), rebuild=rebuild,
                             progress=progress,
                             max_chunks_per_document=self.settings.max_chunks_per_document)

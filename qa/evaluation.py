@@ -57,7 +57,7 @@ def load_gold(path: Path) -> list[dict[str, Any]]:
 
 
 def eval_index_dir(settings: Settings) -> Path:
-    from qa.indexing import IndexConfig
+    from qa.stores.base import IndexConfig
 
     key = json.dumps(asdict(IndexConfig.from_settings(settings)), sort_keys=True)
     return settings.cache_dir / "eval-index" / hashlib.sha256(key.encode()).hexdigest()[:12]

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,10 @@ from qa.cleaning import headline_like
 from qa.prompting import STOP_WORDS
 from qa.questions import asks_for_quantity
 from qa.types import Hit, Passage, Sentence
+
+if TYPE_CHECKING:
+    from qa.embedders import Embedder
+    from qa.stores.base import Store
 
 
 @dataclass(frozen=True)
@@ -97,11 +102,13 @@ def score_sentences(part_vectors: np.ndarray, part_terms: Sequence[set[str]],
                     cfg: EvidenceConfig = EvidenceConfig(),
                     idf: Callable[[str], float] = lambda _: 1.0,
                     quantity: Sequence[bool] = (),
-                    by_doc: dict[str, list[int]] | None = None) -> list[Scored]:
+                    by_doc: dict[str, list[int]] | None = None,
+                    pool: Sequence[int] | None = None) -> list[Scored]:
     """Candidate sentences with their scores, best first (see the module docstring). The term
     share is weighted by ``idf``, so the corpus's subject (a company every article names)
     counts for little and a rare name or number for much. ``quantity[p]``: part ``p`` asks for
-    an amount, so sentences with a number get ``number_weight``."""
+    an amount, so sentences with a number get ``number_weight``. The corpus's best sentences
+    by cosine are taken from ``pool`` (indices; default: all of ``sentences``)."""
     if not len(sentences) or not hits:
         return []
     by_doc = by_doc if by_doc is not None else sentences_by_doc(sentences)
@@ -116,7 +123,10 @@ def score_sentences(part_vectors: np.ndarray, part_terms: Sequence[set[str]],
     best_cos = sims.max(axis=1)
     cand = set(chunk_bonus)
     if cfg.global_sentences:
-        cand |= set(np.argsort(-best_cos)[:cfg.global_sentences].tolist())
+        among = np.arange(len(sentences)) if pool is None else np.asarray(sorted(set(pool)), int)
+        if len(among):
+            top = among[np.argsort(-best_cos[among], kind="stable")[:cfg.global_sentences]]
+            cand |= set(top.tolist())
     # headings and list labels ("Alibaba setzt groß auf KI") match any question on their subject
     # and answer none; the small model copies them as its answer. They are shown only as the
     # neighbour of a chosen sentence.
@@ -234,24 +244,16 @@ def to_passages(runs: Sequence[Sequence[int]], sentences: Sequence[Sentence],
     return out
 
 
-def term_idf(sentences: Sequence[Sentence],
-             text_of: Callable[[str], str]) -> Callable[[str], float]:
-    """Inverse sentence frequency of ``terms`` over ``sentences`` (``Index.term_idf`` computes
-    it once per loaded index).
+def term_idf(n_sentences: int, df: dict[str, int]) -> Callable[[str], float]:
+    """Inverse sentence frequency of ``terms``, from the number of sentences and the sentence
+    frequency of each term (``Store.sentence_frequencies``).
 
-    >>> s = [Sentence("a", "d", 0, 12), Sentence("b", "d", 13, 30)]
-    >>> f = term_idf(s, lambda _: "Alibaba baut. Alibaba wächst stark.")
+    >>> f = term_idf(2, {"aliba": 2, "wächs": 1})
     >>> round(f("aliba"), 2), round(f("wächs"), 2), round(f("unbek"), 2)
     (0.0, 0.41, 1.1)
     """
-    df: dict[str, int] = {}
-    for u in sentences:
-        for w in terms(text_of(u.doc_id)[u.start:u.end]):
-            df[w] = df.get(w, 0) + 1
-    n = len(sentences)
-
     def idf(w: str) -> float:
-        return max(float(np.log((n + 1) / (df.get(w, 0) + 1))), 1e-3)
+        return max(float(np.log((n_sentences + 1) / (df.get(w, 0) + 1))), 1e-3)
 
     return idf
 
@@ -266,34 +268,47 @@ def evidence_queries(question: str, parts: Sequence[str]) -> list[str]:
     return [question] + [f"{p} {question}" for p in parts[1:]]
 
 
-def select_evidence(parts: Sequence[str], hits: Sequence[Hit], index: object, embedder: object,
+def select_evidence(parts: Sequence[str], hits: Sequence[Hit], store: Store, embedder: Embedder,
                     budget: int, count_tokens: Callable[[str], int],
                     cfg: EvidenceConfig = EvidenceConfig(),
                     first_vector: np.ndarray | None = None) -> list[Passage]:
-    """Passages for the prompt from an index with sentence units (``qa.indexing.Index``):
-    ``parts`` is the question followed by its parts when it has several; ``first_vector`` is
-    the question's vector when retrieval already computed it (only the parts are embedded)."""
-    sentences: list[Sentence] = index.sentences  # type: ignore[attr-defined]
-    if not sentences or not hits:
+    """Passages for the prompt from a store with sentence units: ``parts`` is the question
+    followed by its parts when it has several; ``first_vector`` is the question's vector when
+    retrieval already computed it (only the parts are embedded).
+
+    Only the documents of the best chunks and of the corpus's best sentences are read: their
+    sentences, in document order, are the local list every index below points into."""
+    if not hits:
         return []
-    docs = index.documents_by_id  # type: ignore[attr-defined]
     if first_vector is None:
-        vecs = embedder.embed(list(parts), "query")  # type: ignore[attr-defined]
+        vecs = embedder.embed(list(parts), "query")
     elif len(parts) > 1:
-        vecs = np.vstack([first_vector[None, :],
-                          embedder.embed(list(parts[1:]), "query")])  # type: ignore[attr-defined]
+        vecs = np.vstack([first_vector[None, :], embedder.embed(list(parts[1:]), "query")])
     else:
         vecs = first_vector[None, :]
+    best: list[Sentence] = []  # the corpus's best sentences for any part
+    if cfg.global_sentences:
+        for v in vecs:
+            best += [u for u, _ in store.search_sentences(v, cfg.global_sentences)]
+    doc_ids = list(dict.fromkeys([h.chunk.doc_id for h in hits[:cfg.chunks]]
+                                 + [u.doc_id for u in best]))
+    docs = {d: doc for d in doc_ids if (doc := store.document(d)) is not None}
+    sentences = [u for d in docs for u in store.sentences_of(d)]
+    if not sentences:
+        return []
+    position = {u.sentence_id: i for i, u in enumerate(sentences)}
+    sentence_vectors = store.sentence_vectors_of([u.sentence_id for u in sentences])
     part_terms = [terms(p) for p in parts]
-    n_parts = len(parts)
+    n, df = store.sentence_frequencies(set().union(*part_terms))
 
     def text_of(doc_id: str) -> str:
         return docs[doc_id].text
 
-    scored = score_sentences(vecs, part_terms, hits, sentences, index.sentence_vectors,  # type: ignore[attr-defined]
-                             text_of, cfg, index.term_idf,  # type: ignore[attr-defined]
-                             [asks_for_quantity(p) for p in parts],
-                             index.sentences_by_doc)  # type: ignore[attr-defined]
+    scored = score_sentences(vecs, part_terms, hits, sentences, sentence_vectors, text_of, cfg,
+                             term_idf(n, df), [asks_for_quantity(p) for p in parts],
+                             sentences_by_doc(sentences),
+                             pool=[position[u.sentence_id] for u in best
+                                   if u.sentence_id in position])
     costs: dict[int, int] = {}
 
     def cost(i: int) -> int:
@@ -302,17 +317,16 @@ def select_evidence(parts: Sequence[str], hits: Sequence[Hit], index: object, em
             costs[i] = count_tokens(text_of(u.doc_id)[u.start:u.end]) + 1
         return costs[i]
 
-    chosen = choose(scored, sentences, n_parts, budget, cost, cfg)
+    chosen = choose(scored, sentences, n_parts=len(parts), budget=budget, cost=cost, cfg=cfg)
     rank_of = {s.index: r for r, s in enumerate(scored)}
     runs = windows(chosen, sentences, rank_of)[:cfg.max_windows]
-    chunks_by_doc = index.chunks_by_doc  # type: ignore[attr-defined]
 
     def chunk_for(doc_id: str, start: int, end: int) -> Hit | None:
         for h in hits:
             c = h.chunk
             if c.doc_id == doc_id and c.start <= start < c.end:
                 return h
-        for c in chunks_by_doc.get(doc_id, []):
+        for c in store.chunks_of(doc_id):
             if c.start <= start < c.end:
                 return Hit(chunk=c, score=0.0)
         return None

@@ -17,7 +17,7 @@ from typing import Any
 BACKENDS: dict[str, dict[str, str]] = {
     # where chunks, sentences and their vectors live (qa.stores.base.StoreBackend)
     "store": {
-        "faiss": "qa.stores.faiss:FaissBackend",
+        "faiss": "qa.stores.faiss:from_settings",
         "postgres": "qa.stores.postgres:PostgresBackend",
     },
     # who turns texts into vectors (qa.embedders.Embedder)

@@ -1,11 +1,13 @@
-"""Hybrid retrieval: dense (FAISS) + lexical (BM25), fused by weighted reciprocal rank fusion.
+"""Hybrid retrieval: dense + lexical search of a store, fused by weighted reciprocal rank fusion.
 
 RRF needs no score calibration between a cosine and a BM25 score, which is why it is used here;
 the dense cosine is kept on every hit because abstention and the UI need an absolute measure.
 English questions over German articles: BM25 finds few shared stems and its ranking is mostly
 noise, so the lexical weight is scaled by the share of the question's words that occur in the
-corpus at all (``LexicalIndex.coverage``): a German question keeps full weight, an English one
+corpus at all (``Store.lexical_coverage``): a German question keeps full weight, an English one
 keeps what its names and numbers earn. No language lists, so it works for any corpus language.
+The retriever reads the store only through its protocol (``qa.stores.base.Store``), so the
+FAISS files and PostgreSQL answer the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from qa.embedders import Embedder
-from qa.indexing import Index
+from qa.stores.base import Store
 from qa.types import Hit
 
 
@@ -38,12 +40,12 @@ def rrf_fuse(rankings: list[list[tuple[int, float]]], weights: list[float],
     for ranking, w in zip(rankings, weights, strict=True):
         for rank, (row, _) in enumerate(ranking, start=1):
             fused[row] = fused.get(row, 0.0) + w / (k + rank)
-    return sorted(fused.items(), key=lambda x: (-x[1], x[0]))
+    return sorted(fused.items(), key=lambda x: -x[1])
 
 
 @dataclass
 class HybridRetriever:
-    index: Index
+    index: Store
     embedder: Embedder
     candidates: int = 20
     rrf_k: int = 60
@@ -57,23 +59,24 @@ class HybridRetriever:
         t0 = time.perf_counter()
         q = self.embedder.embed([question], "query")[0]
         self.last_query = (question, q)
-        dense = self.index.dense.search(q, self.candidates) if self.dense_weight > 0 else []
-        lexical = (self.index.lexical.search(question, self.candidates)
-                   if self.lexical_weight > 0 else [])
+        store = self.index
+        dense = store.search(q, self.candidates) if self.dense_weight > 0 else []
+        lexical = store.lexical_search(question, self.candidates) if self.lexical_weight > 0 else []
         lexical_weight = self.lexical_weight
         if self.adaptive and lexical:
-            lexical_weight *= self.index.lexical.coverage(question)
-        fused = rrf_fuse([dense, lexical], [self.dense_weight, lexical_weight], self.rrf_k)
-        d_rank = {row: (i, s) for i, (row, s) in enumerate(dense, start=1)}
-        l_rank = {row: (i, s) for i, (row, s) in enumerate(lexical, start=1)}
-        vectors = self.index.vectors
+            lexical_weight *= store.lexical_coverage(question)
+        fused = rrf_fuse([dense, lexical], [self.dense_weight, lexical_weight], self.rrf_k)[:k]
+        d_rank = {cid: (i, s) for i, (cid, s) in enumerate(dense, start=1)}
+        l_rank = {cid: (i, s) for i, (cid, s) in enumerate(lexical, start=1)}
+        # a lexical-only hit's cosine is still known from its stored vector
+        missing = [cid for cid, _ in fused if cid not in d_rank]
+        cosine = dict(zip(missing, store.score(missing, q), strict=True)) if missing else {}
+        chunks = store.chunks_by_id([cid for cid, _ in fused])
         hits = []
-        for row, score in fused[:k]:
-            dr, ds = d_rank.get(row, (None, None))
-            lr, ls = l_rank.get(row, (None, None))
-            if ds is None:  # lexical-only hit: its cosine is still known from the stored vector
-                ds = float(vectors[row] @ q)
-            hits.append(Hit(chunk=self.index.chunks[row], score=score, dense_score=ds,
+        for chunk, (cid, score) in zip(chunks, fused, strict=True):
+            dr, ds = d_rank.get(cid, (None, None))
+            lr, ls = l_rank.get(cid, (None, None))
+            hits.append(Hit(chunk=chunk, score=score, dense_score=cosine.get(cid, ds),
                             lexical_score=ls, dense_rank=dr, lexical_rank=lr))
         self.last_seconds = time.perf_counter() - t0
         return hits

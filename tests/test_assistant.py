@@ -16,9 +16,9 @@ def test_answer_cites_the_article_that_holds_the_fact(fake_assistant: Assistant)
     a = fake_assistant.ask("Welchen Marktanteil hat Alibaba Cloud im chinesischen KI-Cloud-Markt?")
     assert not a.abstained
     assert "004_5d3a0130056c44c1.txt" in a.sources
-    assert all(c.quote in fake_assistant.index.document(c.source).text for c in a.citations)
+    assert all(c.quote in fake_assistant.index.document_by_source(c.source).text for c in a.citations)
     for c in a.citations:
-        assert fake_assistant.index.document(c.source).text[c.start:c.end] == c.quote
+        assert fake_assistant.index.document_by_source(c.source).text[c.start:c.end] == c.quote
     d = a.to_dict("q1")
     assert d["id"] == "q1" and set(d["timings"]) == {"retrieve_s", "first_token_s", "total_s"}
 

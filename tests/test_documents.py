@@ -9,7 +9,7 @@ import pytest
 from qa.config import Settings
 from qa.documents import DocumentLibrary, check_name
 from qa.errors import InputError, ModelError
-from qa.indexing import current_version, load_index
+from qa.stores.faiss import current_version, load_index
 from qa.testing import FakeEmbedder
 
 ARTICLE = ("Alibaba plant neue Rechenzentren in Europa. Der Konzern investiert 53 Milliarden "

@@ -43,7 +43,7 @@ def test_evidence_is_sentence_windows_within_budget(fake_assistant: Assistant) -
     assert sum(approx_tokens(p.text) for p in passages) <= budget + len(passages)
     index = fake_assistant.index
     for p in passages:  # each passage is an exact span of its article, with its title
-        doc = index.document(p.source)
+        doc = index.document_by_source(p.source)
         assert doc.text[p.start:p.end] == p.text and p.title == doc.title
     assert any("Marktanteil" in p.text for p in passages)
     # windows of one article are in document order

@@ -18,7 +18,9 @@ from qa.assistant import Assistant, ingest
 from qa.cli import main
 from qa.config import Settings
 from qa.errors import IndexMismatchError, ModelError, QAError
-from qa.indexing import IndexConfig, cap_chunks, current_version, load_index, update_index
+from qa.indexing import cap_chunks, update_index
+from qa.stores.base import IndexConfig
+from qa.stores.faiss import current_version, load_index
 from qa.testing import FakeEmbedder, FakeGenerator
 
 CORRUPT = r"index in .* is corrupt \(.*\); run `qa ingest --rebuild`"

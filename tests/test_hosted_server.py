@@ -20,7 +20,8 @@ from qa.assistant import Assistant, ingest
 from qa.config import Settings
 from qa.errors import ModelError
 from qa.hosted import OpenAIGenerator
-from qa.indexing import IndexConfig, load_index
+from qa.stores.base import IndexConfig
+from qa.stores.faiss import load_index
 from qa.retrieval import HybridRetriever
 from qa.testing import FakeEmbedder
 

@@ -43,7 +43,7 @@ def test_answers_hold_the_facts_and_cite_the_article(assistant: Assistant, qid: 
         assert fact_present(a.text, variants), (gold["question"], a.text)
     assert set(a.sources) & {e["file"] for e in gold["evidence"]}, (a.text, a.sources)
     for c in a.citations:
-        doc = assistant.index.document(c.source)
+        doc = assistant.index.document_by_source(c.source)
         assert doc is not None and doc.text[c.start:c.end] == c.quote
 
 

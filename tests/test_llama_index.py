@@ -26,7 +26,7 @@ def test_retriever_returns_qa_hits_as_nodes(fake_assistant) -> None:
     index = fake_assistant.index
     for n, h in zip(nodes, hits, strict=True):
         meta = n.node.metadata
-        doc = index.document(meta["file_name"])
+        doc = index.document_by_source(meta["file_name"])
         assert doc.text[meta["start"]:meta["end"]] == n.node.get_content() == h.chunk.text
         assert (n.node.start_char_idx, n.node.end_char_idx) == (h.chunk.start, h.chunk.end)
         assert meta["dense_score"] == h.dense_score and meta["lexical_rank"] == h.lexical_rank

@@ -126,7 +126,8 @@ class Server:
     def __init__(self, assistant: Assistant, library: DocumentLibrary | None,
                  config: ServerConfig) -> None:
         self.assistant = assistant
-        self.library = library or DocumentLibrary(assistant.settings, assistant.embedder)
+        self.library = library or DocumentLibrary(assistant.settings, assistant.embedder,
+                                                     assistant.store)
         self.config = config
         local = assistant.settings.backend == "local"
         self.slots = AnswerSlots(config.concurrency or (1 if local else 8), config.queue_size)
@@ -253,8 +254,8 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
         index = srv.assistant.index
         body = {"ready": srv.ready.is_set() and index is not None,
                 "model": getattr(srv.assistant.generator, "name", "unknown"),
-                "documents": len(index.documents) if index is not None else 0,
-                "chunks": len(index.chunks) if index is not None else 0,
+                "documents": len(index.manifest["documents"]) if index is not None else 0,
+                "chunks": int(index.manifest["chunks"]) if index is not None else 0,
                 "answers_admitted": srv.slots.admitted}
         if srv.warm_error:
             body["error"] = srv.warm_error
