@@ -13,6 +13,10 @@ class IndexMismatchError(QAError):
     """The index on disk was built with other settings, or is missing or corrupt."""
 
 
+class StoreUnavailableError(QAError):
+    """The index's database cannot be reached, or refused to start or to answer."""
+
+
 class ModelError(QAError):
     """A model package or model file is missing, corrupt, or a backend failed."""
 

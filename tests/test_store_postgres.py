@@ -1,0 +1,266 @@
+"""The PostgreSQL + pgvector store against a real server: the store contract, and what only a
+database adds (unreachable server, schema versions, concurrent writers, failed transactions).
+
+One embedded server (pgserver) per module in a temporary folder; every test gets a schema of its
+own, so tests start empty and do not see each other.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from qa.errors import IndexMismatchError, StoreUnavailableError
+from qa.testing import FakeEmbedder, StoreContract
+
+pytest.importorskip("psycopg")
+pytest.importorskip("pgserver")
+
+from qa.stores import postgres  # noqa: E402
+from qa.stores.postgres import PostgresBackend  # noqa: E402
+
+pytestmark = pytest.mark.server
+_schemas = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = postgres._embedded_server(tmp_path_factory.mktemp("pg") / "data")
+    yield str(server.get_uri())
+    server.cleanup()
+
+
+@pytest.fixture
+def backend(server_url: str) -> Iterator[PostgresBackend]:
+    b = PostgresBackend.at(server_url, schema=f"t{next(_schemas)}")
+    yield b
+    b.close()
+
+
+class TestPostgresStoreContract(StoreContract):
+    def reopen(self, backend: PostgresBackend) -> PostgresBackend:
+        return PostgresBackend.at(backend.url, schema=backend.schema)
+
+
+def _write(backend: PostgresBackend, records: Any, **kw: Any) -> Any:
+    return StoreContract.write(StoreContract(), backend, records, **kw)
+
+
+def _state(backend: PostgresBackend) -> tuple[Any, ...]:
+    store = backend.open(StoreContract.config())
+    m = store.manifest
+    return (m["documents"], m["chunks"], m["sentences"], store.list_documents(),
+            sorted(store.search(np.ones(StoreContract.dim, dtype=np.float32) / 8, 100)))
+
+
+def test_unreachable_database_is_one_clear_line() -> None:
+    b = PostgresBackend.at("postgresql://qa:s3cret@127.0.0.1:1/articles?connect_timeout=2")
+    for call in (b.exists, b.open, lambda: _write(b, [])):
+        with pytest.raises(StoreUnavailableError) as e:
+            call()
+        message = str(e.value)
+        assert "\n" not in message and "s3cret" not in message
+        assert "127.0.0.1:1" in message and "cannot be reached" in message
+
+
+def test_unreachable_database_from_the_cli(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {"QA_STORE": "postgres", "QA_CONFIG": "",
+           "QA_DATABASE_URL": "postgresql://qa@127.0.0.1:1/qa?connect_timeout=2",
+           "QA_INDEX_DIR": str(tmp_path / "index"), "QA_DATA_DIR": str(tmp_path / "data"),
+           "PATH": "/usr/bin:/bin"}
+    import inspect
+
+    import qa.assistant
+
+    if "registry" not in inspect.getsource(qa.assistant):
+        pytest.skip("the assistant does not create its store through qa.registry yet")
+    out = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "Wer leitet Alibaba?"],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode != 0
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot be reached" in lines[0], out.stderr
+
+
+def test_schema_version_mismatch_is_refused_and_a_rebuild_fixes_it(backend: PostgresBackend) -> None:
+    recs = StoreContract().records()
+    _write(backend, recs)
+    conn = backend.connect()
+    conn.execute(f'UPDATE "{backend.schema}".meta SET schema_version = 999')
+    conn.close()
+    with pytest.raises(IndexMismatchError, match=r"schema version 999.*--rebuild") as e:
+        backend.open(StoreContract.config())
+    assert "\n" not in str(e.value)
+    with pytest.raises(IndexMismatchError, match="schema version"):
+        _write(backend, recs[:1])  # an update does not write into tables of another version
+    store = _write(backend, recs[:1], replace=True)
+    assert store.manifest["schema_version"] == postgres.SCHEMA_VERSION
+    assert [d.source for d in store.list_documents()] == ["a.txt"]
+
+
+def test_concurrent_writers_are_serialised(server_url: str) -> None:
+    schema = f"t{next(_schemas)}"
+    recs = StoreContract().records()
+    spans: list[tuple[float, float]] = []
+    errors: list[BaseException] = []
+
+    def ingest(records: Any) -> None:
+        b = PostgresBackend.at(server_url, schema=schema)
+        try:
+            with b.lock():
+                start = time.monotonic()
+                time.sleep(0.5)  # read the manifest, embed ...
+                b.write(StoreContract.config(), StoreContract.dim, records)
+                spans.append((start, time.monotonic()))
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+        finally:
+            b.close()
+
+    threads = [threading.Thread(target=ingest, args=([r],)) for r in recs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors and len(spans) == 3
+    spans.sort()
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
+    b = PostgresBackend.at(server_url, schema=schema)
+    assert sorted(b.open().manifest["documents"]) == ["a.txt", "b.txt", "c.txt"]
+    b.close()
+
+
+def test_readers_do_not_wait_for_the_ingest_lock(backend: PostgresBackend) -> None:
+    _write(backend, StoreContract().records("a.txt"))
+    other = PostgresBackend.at(backend.url, schema=backend.schema)
+    with backend.lock():
+        t0 = time.monotonic()
+        assert other.open(StoreContract.config()).list_documents()
+        assert time.monotonic() - t0 < 2
+    other.close()
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_a_failing_write_leaves_the_previous_state(backend: PostgresBackend,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   replace: bool) -> None:
+    recs = StoreContract().records()
+    _write(backend, recs[:2])
+    before = _state(backend)
+    real_copy = postgres._copy
+    calls = []
+
+    def failing_copy(*args: Any) -> None:
+        calls.append(args[1])
+        real_copy(*args)
+        if len(calls) == 2:  # documents and chunks are in, sentences are not
+            raise RuntimeError("the embedder died")
+
+    monkeypatch.setattr(postgres, "_copy", failing_copy)
+    with pytest.raises(RuntimeError, match="embedder died"):
+        _write(backend, recs[2:], delete=[recs[0].document.doc_id], replace=replace)
+    monkeypatch.undo()
+    assert _state(backend) == before
+    assert not backend.open().manifest["documents"].get("c.txt")
+
+
+def test_a_killed_ingest_leaves_the_database_consistent(backend: PostgresBackend,
+                                                        tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    recs = StoreContract().records()
+    _write(backend, recs[:1])
+    before = _state(backend)
+    ready = tmp_path / "ready"
+    script = f"""
+import time
+from pathlib import Path
+from qa.stores import postgres
+from qa.testing import StoreContract
+real = postgres._copy
+def slow_copy(*args):
+    real(*args)
+    Path({str(ready)!r}).write_text("x")
+    time.sleep(60)
+postgres._copy = slow_copy
+b = postgres.PostgresBackend.at({backend.url!r}, schema={backend.schema!r})
+with b.lock():
+    b.write(StoreContract.config(), StoreContract.dim, StoreContract().records("b.txt", "c.txt"),
+            delete=[{recs[0].document.doc_id!r}])
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert ready.exists(), "the writer did not start"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert _state(backend) == before
+    with backend.lock():  # the killed writer's lock went with its connection
+        backend.write(StoreContract.config(), StoreContract.dim, recs)
+    assert len(backend.open().list_documents()) == 3
+
+
+def test_dimension_change_needs_a_rebuild(backend: PostgresBackend) -> None:
+    _write(backend, StoreContract().records("a.txt"))
+    emb = FakeEmbedder(dim=16)
+    from qa.testing import CONTRACT_TEXTS, make_document, make_record
+
+    rec = make_record(make_document(CONTRACT_TEXTS["b.txt"], "b.txt"), emb)
+    with pytest.raises(IndexMismatchError, match="dimension 32.*16"):
+        backend.write(StoreContract.config(), 16, [rec])
+    backend.write(StoreContract.config(), 16, [rec], replace=True)
+    store = backend.open()
+    assert store.manifest["dim"] == 16
+    assert store.search(rec.chunk_vectors[0], 1)[0][0] == rec.chunks[0].chunk_id
+
+
+def test_english_documents_are_stemmed_in_english(backend: PostgresBackend) -> None:
+    from qa.testing import make_document, make_record
+
+    doc = make_document("The companies are building data centres. Shares rose sharply.", "en.txt")
+    rec = make_record(doc, FakeEmbedder(dim=StoreContract.dim))
+    store = _write(backend, [rec] + StoreContract().records("a.txt"))
+    hits = store.lexical_search("Which company builds centres?", 5)
+    assert hits and all(store.chunks_by_id([i])[0].doc_id == doc.doc_id for i, _ in hits)
+    assert store.lexical_coverage("company shares") == 1.0
+    assert store.lexical_coverage("the of and") == 0.0  # stop words only
+
+
+def test_search_beyond_ef_search_is_exact(backend: PostgresBackend) -> None:
+    store = _write(backend, StoreContract().records())
+    q = FakeEmbedder(dim=StoreContract.dim).embed(["Cloud"], "query")[0]
+    hits = store.search(q, 2000)
+    assert len(hits) == store.manifest["chunks"]
+    assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+
+
+def test_settings_give_the_embedded_server(tmp_path: Path) -> None:
+    from qa.config import Settings
+    from qa.registry import create
+
+    settings = Settings(store="postgres", data_dir=tmp_path / "data", embed_model="fake-embedder")
+    b = create("store", "postgres", settings)
+    assert isinstance(b, PostgresBackend) and b.name == "postgres"
+    assert not b.exists()
+    store = _write(b, StoreContract().records("a.txt"))
+    assert (tmp_path / "data" / "postgres" / "PG_VERSION").exists()
+    assert [d.source for d in store.list_documents()] == ["a.txt"]
+    b.close()
+    b._server.cleanup()
