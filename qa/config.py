@@ -20,9 +20,10 @@ from typing import Any
 
 from qa import registry
 from qa.errors import QAError
+from qa.openai_client import safe_url
 
 PROMPT_OVERHEAD_TOKENS = 400  # system prompt, instructions, passage headers and chat template
-SECRETS = ("openai_api_key", "ui_users", "database_url")
+SECRETS = ("openai_api_key", "embed_api_key", "ui_users", "database_url")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
@@ -47,6 +48,13 @@ class Settings:
     embed_batch_size: int = 16
     # who embeds: "local" (in process) or "openai" (any OpenAI-compatible /v1/embeddings server)
     embed_backend: str = "local"
+    # the embeddings server (embed_backend = "openai"): TEI, vLLM, Infinity, llama.cpp server, ...
+    embed_base_url: str = ""  # e.g. http://127.0.0.1:8080/v1; required for "openai"
+    embed_api_key: str = field(default="", repr=False)
+    embed_concurrency: int = 4  # requests in flight at once
+    embed_timeout_s: float = 60.0  # per request
+    embed_max_retries: int = 3
+    embed_dim: int = 0  # 0: known for multilingual-e5-small, else taken from the first reply
 
     # where the index lives: "faiss" (files under index_dir) or "postgres" (PostgreSQL + pgvector
     # at database_url; with no URL, an embedded server with its data under data_dir)
@@ -112,6 +120,11 @@ class Settings:
             if getattr(self, name) not in registry.names(role):
                 problems.append(f"{name} must be one of {', '.join(registry.names(role))}, "
                                 f"not {getattr(self, name)!r}")
+        if self.embed_backend == "openai" and not self.embed_base_url.startswith(
+                ("http://", "https://")):
+            problems.append("embed_base_url must be the embeddings server's http:// or https:// "
+                            "URL when embed_backend is openai (e.g. http://127.0.0.1:8080/v1), "
+                            f"not {safe_url(self.embed_base_url)!r}")
         if self.fallback not in ("", "local"):
             problems.append(f"fallback must be '' or 'local', not {self.fallback!r}")
         if self.language not in ("auto", "de", "en"):
@@ -121,7 +134,7 @@ class Settings:
         for name in ("chunk_words", "candidates", "top_k", "threads", "prompt_budget_tokens",
                      "max_answer_tokens", "context_tokens", "max_question_chars", "embed_batch_size",
                      "max_chunks_per_document", "max_file_bytes", "openai_timeout_s",
-                     "openai_connect_timeout_s"):
+                     "openai_connect_timeout_s", "embed_concurrency", "embed_timeout_s"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be positive")
         for f in fields(self):  # NaN passes every comparison, so check it by name
@@ -129,7 +142,7 @@ class Settings:
             if isinstance(value, float) and not math.isfinite(value):
                 problems.append(f"{f.name} must be a finite number, not {value}")
         for name in ("temperature", "dense_weight", "lexical_weight", "chunk_overlap_sentences",
-                     "openai_max_retries"):
+                     "openai_max_retries", "embed_max_retries", "embed_dim"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must not be negative")
         needed = self.prompt_budget_tokens + self.max_answer_tokens + PROMPT_OVERHEAD_TOKENS
