@@ -1,14 +1,30 @@
-"""The FAISS vector index of the FAISS store: nearest rows to a query vector.
+"""The FAISS vector index of the FAISS store: nearest rows to a query vector, by cosine.
 
-FAISS ``IndexFlatIP`` over L2-normalised vectors: exact cosine search, no training, and fast
-enough for tens of thousands of chunks on a laptop. Rows are positions in the FAISS store's
-files; ``qa.stores.faiss`` turns them into ids, so nothing outside this package sees them.
+The index is chosen by size. Up to ``FLAT_MAX`` vectors, ``IndexFlatIP``: exact, no training,
+and a query over 100,000 x 384 vectors costs ~15 ms on 2 cores. Above it, exact search grows
+linearly (~150 ms at 1M), so ``IndexHNSWFlat`` with inner product: a graph search of a few
+milliseconds at 1M, at the price of a build of minutes (~3,000 vectors/s on 2 cores), about
+``2 * M * 4`` bytes per vector on top of the vectors, and a recall a little under 1 (measured in
+docs/scaling.md: ``scripts/bench_scale.py``). Either way the vectors are L2-normalised, so the
+scores are cosines, higher is better (FAISS's HNSW returns inner products, not distances, for
+``METRIC_INNER_PRODUCT``). ``kind`` and ``params`` say what was built, for the manifest.
+
+Rows are positions in the FAISS store's files; ``qa.stores.faiss`` turns them into ids, so
+nothing outside this package sees them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
 import numpy as np
+
+FLAT_MAX = 100_000  # exact search up to this many vectors, HNSW above
+HNSW_M = 32  # graph neighbours per vector (2 * M on the bottom layer)
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96  # candidates kept while searching; raised to k when k is larger
+SMALL_BATCH = 16  # fewer queries than this are searched on one thread
 
 
 class VectorIndex:
@@ -18,11 +34,30 @@ class VectorIndex:
         self.index = index
 
     @classmethod
-    def build(cls, vectors: np.ndarray) -> VectorIndex:
+    def build(cls, vectors: np.ndarray, kind: str = "auto", *, flat_max: int = FLAT_MAX,
+              m: int = HNSW_M, ef_construction: int = HNSW_EF_CONSTRUCTION,
+              ef_search: int = HNSW_EF_SEARCH) -> VectorIndex:
+        """An index over the rows of ``vectors`` (L2-normalised float32). ``kind``: "flat",
+        "hnsw", or "auto": flat up to ``flat_max`` rows, HNSW above.
+
+        >>> rows = np.eye(3, 4, dtype=np.float32)
+        >>> VectorIndex.build(rows).kind, VectorIndex.build(rows, flat_max=2).kind
+        ('flat', 'hnsw')
+        """
         import faiss
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        index = faiss.IndexFlatIP(vectors.shape[1])
+        if kind == "auto":
+            kind = "flat" if len(vectors) <= flat_max else "hnsw"
+        index: Any
+        if kind == "flat":
+            index = faiss.IndexFlatIP(vectors.shape[1])
+        elif kind == "hnsw":
+            index = faiss.IndexHNSWFlat(vectors.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = ef_construction
+            index.hnsw.efSearch = ef_search
+        else:
+            raise ValueError(f"unknown vector index kind {kind!r} (flat, hnsw or auto)")
         if len(vectors):
             index.add(vectors)
         return cls(index)
@@ -34,12 +69,41 @@ class VectorIndex:
     def dim(self) -> int:
         return int(self.index.d)
 
+    @property
+    def kind(self) -> str:
+        """ "flat" (exact) or "hnsw" (approximate)."""
+        return "hnsw" if hasattr(self.index, "hnsw") else "flat"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """What the manifest records: the kind and, for HNSW, its parameters."""
+        if self.kind == "flat":
+            return {"kind": "flat"}
+        h = self.index.hnsw
+        return {"kind": "hnsw", "M": int(h.nb_neighbors(1)),
+                "efConstruction": int(h.efConstruction), "efSearch": int(h.efSearch)}
+
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` rows nearest to ``query``: ``[(row, cosine)]``, best first."""
+        hits = self.search_many(query.reshape(1, -1), k)
+        return hits[0] if hits else []
+
+    def search_many(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+        """``search`` for each row of ``queries`` in one call (FAISS uses every core for it)."""
         if len(self) == 0 or k <= 0:
-            return []
-        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-        scores, rows = self.index.search(q, min(k, len(self)))
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+            return [[] for _ in range(len(queries))]
+        import faiss
+
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        threads = faiss.omp_get_max_threads()
+        if len(q) < SMALL_BATCH:  # OpenMP's idle threads spin: 2-3x slower on a busy machine
+            faiss.omp_set_num_threads(1)  # (per calling thread, as OpenMP's setting is)
+        try:
+            scores, rows = self.index.search(q, min(k, len(self)))
+        finally:
+            faiss.omp_set_num_threads(threads)
+        return [[(int(r), float(s)) for r, s in zip(rr, ss, strict=True) if r >= 0]
+                for rr, ss in zip(rows, scores, strict=True)]
 
     def save(self, directory: Path) -> None:
         import faiss
@@ -48,8 +112,9 @@ class VectorIndex:
 
     @classmethod
     def load(cls, directory: Path) -> VectorIndex:
-        """Read ``dense.faiss``; ``ValueError`` when it is missing or not a FAISS index (faiss
-        itself raises ``RuntimeError`` with a C++ trace in the message)."""
+        """Read ``dense.faiss`` (either kind; HNSW keeps its ``efSearch``); ``ValueError`` when
+        it is missing or not a FAISS index (faiss itself raises ``RuntimeError`` with a C++
+        trace in the message)."""
         import faiss
 
         path = directory / cls.FILE
