@@ -1,0 +1,419 @@
+"""Retrieval at scale on a synthetic corpus (`make bench-scale`). Prints, asserts nothing.
+
+    python scripts/bench_scale.py --chunks 1000000 --backends faiss-exact,faiss-ann --queries 1000
+
+The corpus: ``N`` chunks of ~100 words drawn with Zipf frequencies (s=1) from the vocabulary of
+``data/articles`` (German: about 1,700 distinct words, so posting lists are far longer than in a
+real corpus of that size: the pessimistic case for the lexical side), and one unit-length
+float32 vector of 384 dimensions per chunk from a fixed seed. The vectors are clustered and of a
+low intrinsic dimension (``N / 1000`` cluster centres in a 48-dimensional subspace, Gaussian
+spread around each, a little isotropic noise in all 384 dimensions), like sentence embeddings
+and unlike uniform random vectors, on which no ANN index does well. A query is a corpus vector
+with Gaussian noise added (renormalised) and four words of that chunk's text.
+
+Each step runs in its own subprocess, so the peak resident memory reported for a backend is that
+of the process which loaded its index and answered the queries, nothing else:
+
+1. ``corpus``: vectors, texts, queries, the exact top-10 of every query (batched exact search),
+   and the lexical index (``qa.stores.bm25.LexicalIndex``), written into a work directory;
+2. ``build`` per backend: ``faiss-exact`` (``VectorIndex`` flat), ``faiss-ann`` (``VectorIndex``
+   HNSW with its default parameters, whatever the size), ``postgres``
+   (``qa.stores.postgres.PostgresBackend`` on an embedded ``pgserver``);
+3. ``query`` per backend: the whole retrieval per question, timed: dense search, lexical search
+   and ``qa.retrieval.rrf_fuse`` (20 candidates each, as ``HybridRetriever`` asks for), after
+   a few warm-up queries; recall@10 of the dense side against the exact top-10;
+4. ``chunks``: the memory of holding ``N`` ``qa.types.Chunk`` objects in Python.
+
+``build_s`` of the FAISS backends is the dense index build plus the lexical build (shared,
+timed once); that of ``postgres`` is its whole ``write``. Output: a table, then one line per
+backend, ``RESULT backend=... chunks=... build_s=... p50_ms=... p95_ms=... recall@10=...
+rss_mb=...``, and ``RESULT chunk_objects=... rss_mb=...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DIM = 384
+WORDS = 100  # words per chunk
+QUERY_WORDS = 4
+CANDIDATES = 20  # per retriever, as HybridRetriever asks for
+SEED = 20261121
+BACKENDS = ("faiss-exact", "faiss-ann", "postgres")
+
+
+# ---------------------------------------------------------------- synthetic corpus (step 1)
+
+def vocabulary() -> list[str]:
+    """The demo corpus's words, most frequent first."""
+    counts: Counter[str] = Counter()
+    for path in sorted((ROOT / "data" / "articles").glob("*.txt")):
+        counts.update(re.findall(r"[^\W\d_]+", path.read_text(encoding="utf-8").lower()))
+    return [w for w, _ in sorted(counts.items(), key=lambda x: (-x[1], x[0]))]
+
+
+def make_vectors(n: int, rng: np.random.Generator, block: int = 100_000) -> np.ndarray:
+    latent = 48
+    basis, _ = np.linalg.qr(rng.standard_normal((DIM, latent)))
+    centres = rng.standard_normal((max(16, n // 1000), latent)).astype(np.float32)
+    out = np.empty((n, DIM), dtype=np.float32)
+    for s in range(0, n, block):
+        b = min(block, n - s)
+        z = centres[rng.integers(len(centres), size=b)] + 0.7 * rng.standard_normal(
+            (b, latent), dtype=np.float32)
+        x = z @ basis.T.astype(np.float32) + 0.15 * rng.standard_normal((b, DIM), dtype=np.float32)
+        out[s:s + b] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
+
+
+def make_texts(n: int, words: list[str], rng: np.random.Generator,
+               block: int = 100_000) -> list[str]:
+    p = 1.0 / np.arange(1, len(words) + 1)
+    cdf = np.cumsum(p / p.sum())
+    vocab = np.array(words, dtype=object)
+    texts: list[str] = []
+    for s in range(0, n, block):
+        b = min(block, n - s)
+        ids = np.minimum(np.searchsorted(cdf, rng.random((b, WORDS))), len(words) - 1)
+        texts.extend(" ".join(row) for row in vocab[ids])
+    return texts
+
+
+def step_corpus(work: Path, n: int, q: int) -> dict:
+    from qa.stores.bm25 import LexicalIndex
+    from qa.stores.vectors import VectorIndex
+
+    rng = np.random.default_rng(SEED)
+    t = time.perf_counter()
+    vectors = make_vectors(n, rng)
+    texts = make_texts(n, vocabulary(), rng)
+    gen_s = time.perf_counter() - t
+    np.save(work / "vectors.npy", vectors)
+    (work / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+
+    rows = rng.choice(n, size=q, replace=False)
+    noise = rng.standard_normal((q, DIM), dtype=np.float32) * (0.35 / np.sqrt(DIM))
+    queries = vectors[rows] + noise
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    qtexts = [" ".join(rng.choice(texts[r].split(), size=QUERY_WORDS, replace=False))
+              for r in rows]
+    np.save(work / "queries.npy", queries.astype(np.float32))
+    (work / "queries.json").write_text(json.dumps(qtexts, ensure_ascii=False), encoding="utf-8")
+
+    t = time.perf_counter()  # exact top-10 in one batched search (BLAS), not query by query
+    exact = VectorIndex.build(vectors, kind="flat")
+    truth = np.array([[r for r, _ in hits] for hits in exact.search_many(queries, 10)])
+    np.save(work / "truth.npy", truth)
+    truth_s = time.perf_counter() - t
+    del exact, vectors
+
+    t = time.perf_counter()
+    LexicalIndex("german").build(texts).save(work)
+    lexical_s = time.perf_counter() - t
+    return {"generate_s": gen_s, "truth_s": truth_s, "lexical_build_s": lexical_s}
+
+
+# ---------------------------------------------------------------- per backend (steps 2, 3)
+
+def pg_url(work: Path) -> str:
+    """The embedded server's address (started if need be; it stops when this process ends)."""
+    import warnings
+
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        return str(pgserver.get_server(work / "pgdata", cleanup_mode="stop").get_uri())
+
+
+def server_mb(work: Path) -> float:
+    """Proportional set size (shared memory split between them) of the PostgreSQL processes."""
+    pid_file = work / "pgdata" / "postmaster.pid"
+    if not pid_file.is_file():
+        return 0.0
+    root = int(pid_file.read_text().split()[0])
+    pids = {root}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with_ppid = stat.read_text().rsplit(")", 1)[-1].split()
+        if int(with_ppid[1]) == root:
+            pids.add(int(stat.parent.name))
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def step_build(work: Path, backend: str, n: int) -> dict:
+    vectors = np.load(work / "vectors.npy", mmap_mode="r")
+    if backend in ("faiss-exact", "faiss-ann"):
+        from qa.stores.vectors import VectorIndex
+
+        t = time.perf_counter()
+        index = VectorIndex.build(vectors, kind="flat" if backend == "faiss-exact" else "hnsw")
+        build_s = time.perf_counter() - t
+        out = work / backend
+        out.mkdir(exist_ok=True)
+        index.save(out)
+        return {"dense_build_s": build_s, "kind": index.kind, "params": index.params}
+    if backend == "postgres":
+        return build_postgres(work, vectors)
+    raise SystemExit(f"unknown backend {backend!r}")
+
+
+def synthetic_records(work: Path, vectors: np.ndarray | None, per_doc: int = 50):  # noqa: ANN201
+    """The corpus as ``DocumentRecord``s of ``per_doc`` chunks each. No sentences: they serve
+    evidence, not retrieval, and the FAISS backends are measured without them too."""
+    from qa.stores.base import DocumentRecord
+    from qa.types import Chunk, Document
+
+    with open(work / "texts.txt", encoding="utf-8") as f:
+        texts = [line.rstrip("\n") for line in f]
+    no_sentences = np.zeros((0, DIM), dtype=np.float32)
+    for s in range(0, len(texts), per_doc):
+        part = texts[s:s + per_doc]
+        body = "\n".join(part)
+        doc_id = hashlib.sha256(body.encode()).hexdigest()
+        doc = Document(doc_id, f"synthetic_{s // per_doc:06d}.txt", f"Synthetic {s}", body,
+                       doc_id)
+        chunks, pos = [], 0
+        for i, text in enumerate(part):
+            cid = hashlib.sha256(f"{doc_id}:{i}".encode()).hexdigest()
+            chunks.append(Chunk(cid, doc_id, doc.source, doc.title, text, pos, pos + len(text)))
+            pos += len(text) + 1
+        v = no_sentences if vectors is None else np.ascontiguousarray(vectors[s:s + per_doc])
+        yield DocumentRecord(doc, chunks, v, [], no_sentences)
+
+
+def build_postgres(work: Path, vectors: np.ndarray) -> dict:
+    from qa.stores.base import IndexConfig
+    from qa.stores.postgres import PostgresBackend
+
+    backend = PostgresBackend.at(pg_url(work))
+    config = IndexConfig("synthetic", "", "", WORDS, 0, "german")
+    records = list(synthetic_records(work, vectors))
+    t = time.perf_counter()
+    backend.write(config, DIM, records, replace=True)
+    return {"write_s": time.perf_counter() - t, "server_mb": server_mb(work)}
+
+
+def step_query(work: Path, backend: str, warmup: int = 20) -> dict:
+    from qa.retrieval import rrf_fuse
+
+    queries = np.load(work / "queries.npy")
+    qtexts = json.loads((work / "queries.json").read_text(encoding="utf-8"))
+    truth = np.load(work / "truth.npy")
+    t = time.perf_counter()
+    if backend in ("faiss-exact", "faiss-ann"):
+        from qa.stores.bm25 import LexicalIndex
+        from qa.stores.vectors import VectorIndex
+
+        dense_index, lexical_index = VectorIndex.load(work / backend), LexicalIndex.load(work)
+        dense, lexical = dense_index.search, lexical_index.search
+        kind = dense_index.kind
+    else:
+        from qa.stores.postgres import PostgresBackend
+
+        store = PostgresBackend.at(pg_url(work)).open()
+        dense, lexical, kind = store.search, store.lexical_search, "pgvector hnsw"
+    load_s = time.perf_counter() - t
+
+    for i in range(min(warmup, len(queries))):
+        rrf_fuse([dense(queries[i], CANDIDATES), lexical(qtexts[i], CANDIDATES)], [1.0, 1.0])
+    times, dense_ms, lexical_ms, found = [], [], [], []
+    for qv, qt in zip(queries, qtexts, strict=True):
+        t0 = time.perf_counter()
+        d = dense(qv, CANDIDATES)
+        t1 = time.perf_counter()
+        lx = lexical(qt, CANDIDATES)
+        t2 = time.perf_counter()
+        rrf_fuse([d, lx], [1.0, 1.0])
+        t3 = time.perf_counter()
+        times.append(t3 - t0)
+        dense_ms.append(t1 - t0)
+        lexical_ms.append(t2 - t1)
+        found.append([r for r, _ in d[:10]])
+    rss_mb = peak_rss_mb()  # before the ids are mapped to rows below
+    if backend == "postgres":
+        to_row = {c.chunk_id: i for i, c in enumerate(
+            c for r in synthetic_records(work, None) for c in r.chunks)}
+        found = [[to_row[i] for i in ids] for ids in found]
+    recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+    ms = np.array(times) * 1000
+    return {"kind": kind, "load_s": load_s, "p50_ms": float(np.percentile(ms, 50)),
+            "p95_ms": float(np.percentile(ms, 95)),
+            "dense_p50_ms": float(np.median(dense_ms)) * 1000,
+            "dense_p95_ms": float(np.percentile(dense_ms, 95)) * 1000,
+            "lexical_p50_ms": float(np.median(lexical_ms)) * 1000,
+            "lexical_p95_ms": float(np.percentile(lexical_ms, 95)) * 1000,
+            "recall@10": recall, "rss_mb": rss_mb,
+            "server_mb": server_mb(work) if backend == "postgres" else 0.0}
+
+
+def step_sweep(work: Path, efs: list[int]) -> dict:
+    """Dense search alone on the HNSW index at several ``efSearch``: latency and recall@10."""
+    from qa.stores.vectors import VectorIndex
+
+    queries, truth = np.load(work / "queries.npy"), np.load(work / "truth.npy")
+    index = VectorIndex.load(work / "faiss-ann")
+    out = {}
+    for ef in efs:
+        index.index.hnsw.efSearch = ef
+        for q in queries[:20]:
+            index.search(q, CANDIDATES)
+        times, recall = [], []
+        for q, t in zip(queries, truth, strict=True):
+            t0 = time.perf_counter()
+            hits = index.search(q, CANDIDATES)
+            times.append(time.perf_counter() - t0)
+            recall.append(len({r for r, _ in hits[:10]} & set(t.tolist())) / 10)
+        ms = np.array(times) * 1000
+        out[str(ef)] = {"p50_ms": float(np.median(ms)), "p95_ms": float(np.percentile(ms, 95)),
+                        "recall@10": float(np.mean(recall))}
+    return out
+
+
+def step_chunks(work: Path) -> dict:
+    """Resident memory of ``N`` ``Chunk`` objects (texts and ids included) in one process."""
+    from qa.types import Chunk
+
+    before = current_rss_mb()
+    chunks = []
+    pos = 0
+    with open(work / "texts.txt", encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            text = line.rstrip("\n")
+            doc_id = hashlib.sha256(str(i // 50).encode()).hexdigest()
+            chunks.append(Chunk(hashlib.sha256(f"{doc_id}:{i}".encode()).hexdigest(), doc_id,
+                                f"synthetic_{i // 50:06d}.txt", f"Synthetic {i // 50}",
+                                text, pos, pos + len(text)))
+            pos += len(text) + 1
+    text_mb = sum(sys.getsizeof(c.text) for c in chunks) / 2**20
+    return {"chunk_objects": len(chunks), "rss_mb": current_rss_mb() - before,
+            "text_mb": text_mb}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+# ---------------------------------------------------------------- driver
+
+def child(step: str, work: Path, *args: str) -> dict:
+    cmd = [sys.executable, __file__, "--step", step, "--work", str(work), *args]
+    t = time.perf_counter()
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    result["wall_s"] = time.perf_counter() - t
+    print(f"  {step} {' '.join(args)}: {json.dumps(result)}", file=sys.stderr, flush=True)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--chunks", type=int, default=100_000)
+    ap.add_argument("--backends", default="faiss-exact,faiss-ann")
+    ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--work", type=Path, default=None,
+                    help="keep the corpus and indexes here (default: a temporary directory)")
+    ap.add_argument("--sweep-ef", type=lambda v: [int(x) for x in v.split(",")], default=[],
+                    help="also time faiss-ann's dense search alone at these efSearch values")
+    ap.add_argument("--step", help=argparse.SUPPRESS)
+    ap.add_argument("--backend", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    if args.step:  # a child: one step, one JSON line on stdout
+        result = {"corpus": lambda: step_corpus(args.work, args.chunks, args.queries),
+                  "build": lambda: step_build(args.work, args.backend, args.chunks),
+                  "query": lambda: step_query(args.work, args.backend),
+                  "chunks": lambda: step_chunks(args.work),
+                  "sweep": lambda: step_sweep(args.work, args.sweep_ef)}[args.step]()
+        print(json.dumps(result))
+        return
+
+    backends = [b for b in args.backends.split(",") if b]
+    if unknown := set(backends) - set(BACKENDS):
+        raise SystemExit(f"unknown backends: {', '.join(sorted(unknown))}")
+    tmp = None
+    work = args.work
+    if work is None:
+        tmp = tempfile.mkdtemp(prefix="bench-scale-")
+        work = Path(tmp)
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        n = str(args.chunks)
+        meta = work / "corpus.json"
+        if meta.is_file() and json.loads(meta.read_text())["chunks"] == args.chunks \
+                and json.loads(meta.read_text())["queries"] == args.queries:
+            corpus = json.loads(meta.read_text())
+        else:
+            corpus = child("corpus", work, "--chunks", n, "--queries", str(args.queries))
+            corpus.update(chunks=args.chunks, queries=args.queries)
+            meta.write_text(json.dumps(corpus))
+        rows = []
+        for b in backends:
+            built = child("build", work, "--backend", b, "--chunks", n)
+            queried = child("query", work, "--backend", b)
+            if b == "faiss-ann" and args.sweep_ef:
+                sweep = child("sweep", work, "--sweep-ef", ",".join(map(str, args.sweep_ef)))
+            build_s = built.get("write_s") or built["dense_build_s"] + corpus["lexical_build_s"]
+            rows.append({"backend": b, "chunks": args.chunks, "build_s": build_s,
+                         "kind": queried["kind"], "params": built.get("params", {}), **queried})
+        objects = child("chunks", work, "--chunks", n)
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"\n{args.chunks:,} chunks, {args.queries} queries, dense {CANDIDATES} + lexical "
+          f"{CANDIDATES} candidates + RRF; lexical build {corpus['lexical_build_s']:.0f} s")
+    head = ("backend", "index", "build s", "p50 ms", "p95 ms", "dense p95", "lexical p95",
+            "recall@10", "RSS MB", "server MB")
+    print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    for r in rows:
+        index = r["kind"] + "".join(f" {k}={v}" for k, v in r["params"].items() if k != "kind")
+        server = f"{r['server_mb']:.0f}" if r["server_mb"] else "-"
+        print(f"| {r['backend']} | {index} | {r['build_s']:.0f} | {r['p50_ms']:.1f} | "
+              f"{r['p95_ms']:.1f} | {r['dense_p95_ms']:.1f} | {r['lexical_p95_ms']:.1f} | "
+              f"{r['recall@10']:.3f} | {r['rss_mb']:.0f} | {server} |")
+    if args.sweep_ef and "faiss-ann" in backends:
+        print("\nfaiss-ann dense search alone, by efSearch:\n| efSearch | p50 ms | p95 ms | "
+              "recall@10 |\n|---|---|---|---|")
+        for ef, f in ((e, f) for e, f in sweep.items() if isinstance(f, dict)):
+            print(f"| {ef} | {f['p50_ms']:.2f} | {f['p95_ms']:.2f} | {f['recall@10']:.3f} |")
+    print(f"{objects['chunk_objects']:,} Chunk objects: {objects['rss_mb']:.0f} MB resident "
+          f"({objects['text_mb']:.0f} MB of it chunk texts)\n")
+    for r in rows:
+        print(f"RESULT backend={r['backend']} chunks={r['chunks']} build_s={r['build_s']:.1f} "
+              f"p50_ms={r['p50_ms']:.2f} p95_ms={r['p95_ms']:.2f} "
+              f"recall@10={r['recall@10']:.4f} rss_mb={r['rss_mb']:.0f}"
+              + (f" server_mb={r['server_mb']:.0f}" if r["server_mb"] else ""))
+    print(f"RESULT chunk_objects={objects['chunk_objects']} rss_mb={objects['rss_mb']:.0f}")
+
+
+if __name__ == "__main__":
+    main()
