@@ -74,6 +74,15 @@ def test_save_load_keeps_kind_and_answers(tmp_path, corpus: np.ndarray, kind: st
 
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_vectors_are_the_stored_rows(corpus: np.ndarray, kind: str) -> None:
+    index = VectorIndex.build(corpus[:300], kind)
+    assert np.array_equal(index.vectors([299, 0, 5]), corpus[[299, 0, 5]])
+    assert index.vectors([]).shape == (0, corpus.shape[1])
+    with pytest.raises(IndexError):
+        index.vectors([300])
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
 def test_k_larger_than_the_index(corpus: np.ndarray, kind: str) -> None:
     index = VectorIndex.build(corpus[:7], kind, ef_search=2)  # k above efSearch, too
     hits = index.search(corpus[0], 50)

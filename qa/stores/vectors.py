@@ -105,6 +105,20 @@ class VectorIndex:
         return [[(int(r), float(s)) for r, s in zip(rr, ss, strict=True) if r >= 0]
                 for rr, ss in zip(rows, scores, strict=True)]
 
+    def vectors(self, rows: list[int] | np.ndarray) -> np.ndarray:
+        """The stored vectors of these rows (both kinds keep them in full), one row each: the
+        cosine of a lexical-only hit without a second copy of all vectors in memory.
+
+        >>> VectorIndex.build(np.eye(3, dtype=np.float32)).vectors([2, 0]).tolist()
+        [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+        """
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if len(rows) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if rows.min() < 0 or rows.max() >= len(self):
+            raise IndexError(f"rows outside 0..{len(self) - 1}")
+        return self.index.reconstruct_batch(rows)
+
     def save(self, directory: Path) -> None:
         import faiss
 
