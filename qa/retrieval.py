@@ -65,15 +65,19 @@ class HybridRetriever:
         lexical_weight = self.lexical_weight
         if self.adaptive and lexical:
             lexical_weight *= store.lexical_coverage(question)
-        fused = rrf_fuse([dense, lexical], [self.dense_weight, lexical_weight], self.rrf_k)[:k]
+        fused = rrf_fuse([dense, lexical], [self.dense_weight, lexical_weight], self.rrf_k)
+        # equal fused scores are ordered by place in the corpus (file name, then offset), so the
+        # ranking does not depend on which backend found a chunk first or on hash ids
+        by_id = {c.chunk_id: c for c in store.chunks_by_id([cid for cid, _ in fused])}
+        fused = sorted(fused, key=lambda x: (-x[1], by_id[x[0]].source, by_id[x[0]].start))[:k]
         d_rank = {cid: (i, s) for i, (cid, s) in enumerate(dense, start=1)}
         l_rank = {cid: (i, s) for i, (cid, s) in enumerate(lexical, start=1)}
         # a lexical-only hit's cosine is still known from its stored vector
         missing = [cid for cid, _ in fused if cid not in d_rank]
         cosine = dict(zip(missing, store.score(missing, q), strict=True)) if missing else {}
-        chunks = store.chunks_by_id([cid for cid, _ in fused])
         hits = []
-        for chunk, (cid, score) in zip(chunks, fused, strict=True):
+        for cid, score in fused:
+            chunk = by_id[cid]
             dr, ds = d_rank.get(cid, (None, None))
             lr, ls = l_rank.get(cid, (None, None))
             hits.append(Hit(chunk=chunk, score=score, dense_score=cosine.get(cid, ds),
