@@ -350,9 +350,9 @@ def load_index(index_dir: Path, expect: IndexConfig | None = None) -> FaissIndex
         _verify_files(version, manifest, skip=LAZY_PARTS)
         documents = [Document(**d) for d in _read_jsonl(version / "docs.jsonl")]
         chunks = [Chunk(**c) for c in _read_jsonl(version / "chunks.jsonl")]
-        vectors = np.load(version / "vectors.npy")
+        vectors = np.load(version / "vectors.npy", mmap_mode="r")  # read on demand
         sentences = [Sentence(**r) for r in _read_jsonl(version / "sentences.jsonl")]
-        sentence_vectors = np.load(version / "sentence_vectors.npy")
+        sentence_vectors = np.load(version / "sentence_vectors.npy", mmap_mode="r")
     except IndexMismatchError:
         raise
     except (OSError, ValueError, TypeError, KeyError) as e:
