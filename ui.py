@@ -404,7 +404,8 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                                   elem_id="qa-topk")
                 language = gr.Radio(LANGUAGES, value=s.language, label="Answer language",
                                     elem_id="qa-language")
-                gr.Markdown(f"Index: `{esc(s.index_dir)}` · articles: `{esc(s.corpus_dir)}` · "
+                where = str(app.assistant.store or s.index_dir)
+                gr.Markdown(f"Index: `{esc(where)}` · articles: `{esc(s.corpus_dir)}` · "
                             f"feedback: `{esc(app.feedback_path)}`")
 
         ask_inputs = [question, chatbot, turns, backend, model, top_k, language]

@@ -470,6 +470,9 @@ class FaissBackend:
     def __repr__(self) -> str:
         return f"FaissBackend({str(self.index_dir)!r})"
 
+    def __str__(self) -> str:
+        return f"{self.index_dir} (FAISS)"
+
     def exists(self) -> bool:
         return current_version(self.index_dir) is not None
 
