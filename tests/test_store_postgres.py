@@ -23,8 +23,8 @@ from qa.testing import FakeEmbedder, StoreContract
 pytest.importorskip("psycopg")
 pytest.importorskip("pgserver")
 
-from qa.stores import postgres  # noqa: E402
-from qa.stores.postgres import PostgresBackend  # noqa: E402
+from qa.stores.postgres import SCHEMA_VERSION, PostgresBackend, schema  # noqa: E402
+from qa.stores.postgres.backend import _embedded_server  # noqa: E402
 
 pytestmark = pytest.mark.server
 _schemas = itertools.count()
@@ -32,7 +32,7 @@ _schemas = itertools.count()
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = postgres._embedded_server(tmp_path_factory.mktemp("pg") / "data")
+    server = _embedded_server(tmp_path_factory.mktemp("pg") / "data")
     yield str(server.get_uri())
     server.cleanup()
 
@@ -103,7 +103,7 @@ def test_schema_version_mismatch_is_refused_and_a_rebuild_fixes_it(backend: Post
     with pytest.raises(IndexMismatchError, match="schema version"):
         _write(backend, recs[:1])  # an update does not write into tables of another version
     store = _write(backend, recs[:1], replace=True)
-    assert store.manifest["schema_version"] == postgres.SCHEMA_VERSION
+    assert store.manifest["schema_version"] == SCHEMA_VERSION
     assert [d.source for d in store.list_documents()] == ["a.txt"]
 
 
@@ -156,7 +156,7 @@ def test_a_failing_write_leaves_the_previous_state(backend: PostgresBackend,
     recs = StoreContract().records()
     _write(backend, recs[:2])
     before = _state(backend)
-    real_copy = postgres._copy
+    real_copy = schema._copy
     calls = []
 
     def failing_copy(*args: Any) -> None:
@@ -165,7 +165,7 @@ def test_a_failing_write_leaves_the_previous_state(backend: PostgresBackend,
         if len(calls) == 2:  # documents and chunks are in, sentences are not
             raise RuntimeError("the embedder died")
 
-    monkeypatch.setattr(postgres, "_copy", failing_copy)
+    monkeypatch.setattr(schema, "_copy", failing_copy)
     with pytest.raises(RuntimeError, match="embedder died"):
         _write(backend, recs[2:], delete=[recs[0].document.doc_id], replace=replace)
     monkeypatch.undo()
@@ -187,15 +187,15 @@ def test_a_killed_ingest_leaves_the_database_consistent(backend: PostgresBackend
     script = f"""
 import time
 from pathlib import Path
-from qa.stores import postgres
+from qa.stores.postgres import PostgresBackend, schema
 from qa.testing import StoreContract
-real = postgres._copy
+real = schema._copy
 def slow_copy(*args):
     real(*args)
     Path({str(ready)!r}).write_text("x")
     time.sleep(60)
-postgres._copy = slow_copy
-b = postgres.PostgresBackend.at({backend.url!r}, schema={backend.schema!r})
+schema._copy = slow_copy
+b = PostgresBackend.at({backend.url!r}, schema={backend.schema!r})
 with b.lock():
     b.write(StoreContract.config(), StoreContract.dim, StoreContract().records("b.txt", "c.txt"),
             delete=[{recs[0].document.doc_id!r}])

@@ -1,0 +1,28 @@
+"""PostgreSQL + pgvector store: one database that many workers read and ingests write.
+
+Documents, chunks and sentences are rows keyed by their content-hash ids; every chunk and
+sentence carries its vector in a pgvector column with an HNSW index (``vector_ip_ops``: the
+vectors are unit length, so the inner product is the cosine). The lexical side is PostgreSQL's
+full-text search: each chunk has a ``tsvector`` in its document's language (German or English
+Snowball, ``simple`` otherwise) under a GIN index, ranked with ``ts_rank``. Sentences keep their
+evidence terms (``qa.evidence.terms``) in a ``text[]`` under a GIN index, for term frequencies.
+A one-row ``meta`` table holds the schema version, the ``IndexConfig`` and the dimension.
+
+A write is one transaction: readers see the state before or after it. A rebuild (``replace``,
+a first write, another schema version or dimension) loads fresh tables and swaps them in at the
+end; readers wait only for the swap, not for the load. ``lock`` is a session advisory lock, so
+a killed ingest releases it with its connection, and its transaction rolls back.
+
+The price: ``ts_rank`` is not BM25 (no inverse document frequency), HNSW search is approximate
+(``hnsw.ef_search`` is raised to ``k``), and one ``Store`` is one connection, whose queries are
+serialised across threads (a worker per process scales; threads in one process do not).
+
+Modules: ``backend`` (connections, the embedded server, ``lock``, ``write``), ``schema`` (tables,
+indexes, the load of one write), ``store`` (the reading side).
+"""
+
+from qa.stores.postgres.backend import PostgresBackend
+from qa.stores.postgres.schema import SCHEMA_VERSION
+from qa.stores.postgres.store import PostgresStore
+
+__all__ = ["SCHEMA_VERSION", "PostgresBackend", "PostgresStore"]

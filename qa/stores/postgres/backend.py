@@ -1,0 +1,259 @@
+"""Where the PostgreSQL store is and how it is reached: connections (``StoreUnavailableError``,
+one line, when the database cannot be reached), the embedded server, the ingest lock, a write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import threading
+import warnings
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from qa.errors import IndexMismatchError, QAError, StoreUnavailableError
+from qa.stores.base import REBUILD_HINT, DocumentRecord, IndexConfig, config_mismatch
+from qa.stores.postgres import schema as tables
+from qa.stores.postgres.store import PostgresStore
+
+_T = TypeVar("_T")
+
+
+def _schema_name(schema: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", schema):
+        raise QAError(f"postgres schema name {schema!r}: use lower-case letters, digits and _")
+    return schema
+
+
+def _lock_key(schema: str, what: str) -> int:
+    """A signed 64-bit advisory-lock key for one schema (``ingest`` or ``write``)."""
+    digest = hashlib.blake2b(f"qa:{schema}:{what}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages.
+
+    >>> _redact("postgresql://qa:s3cret@db.example:5433/articles?sslmode=require")
+    'postgresql://qa@db.example:5433/articles'
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        u = urlsplit(url)
+        host = u.hostname or "localhost"
+        port = f":{u.port}" if u.port else ""
+        user = f"{u.username}@" if u.username else ""
+        return f"{u.scheme}://{user}{host}{port}{u.path}"
+    except ValueError:
+        return "the configured database"
+
+
+def _first_line(e: BaseException) -> str:
+    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(e).__name__
+
+
+class PostgresBackend:
+    """The index in one schema of a PostgreSQL database with pgvector (``StoreBackend``).
+
+    ``PostgresBackend(settings)`` uses ``settings.database_url``, or with none an embedded
+    server (``pgserver``) with its data in ``settings.data_dir / "postgres"``;
+    ``PostgresBackend.at(url)`` names the database directly."""
+
+    name = "postgres"
+
+    def __init__(self, settings: Any = None, *, url: str = "", schema: str = "qa",
+                 data_dir: Path | str | None = None) -> None:
+        if settings is not None:
+            url = url or getattr(settings, "database_url", "")
+            if data_dir is None:
+                data_dir = Path(settings.data_dir) / "postgres"
+        self.url = url
+        self.schema = _schema_name(schema)
+        self.data_dir = Path(data_dir) if data_dir is not None else Path("data") / "postgres"
+        self._server: Any = None
+        self._reader: _Reader | None = None
+
+    @classmethod
+    def at(cls, url: str, schema: str = "qa") -> PostgresBackend:
+        """The index in ``schema`` of the database at ``url``."""
+        return cls(url=url, schema=schema)
+
+    def __repr__(self) -> str:
+        return f"PostgresBackend({self.where!r})"
+
+    @property
+    def where(self) -> str:
+        """Where the index is, for messages (no password)."""
+        place = _redact(self.url) if self.url else f"the embedded PostgreSQL in {self.data_dir}/"
+        return f"schema {self.schema} of {place}"
+
+    # -- connections ---------------------------------------------------------------------------
+    def _conninfo(self) -> str:
+        if self.url:
+            return self.url
+        if self._server is None:
+            self._server = _embedded_server(self.data_dir)
+        return str(self._server.get_uri())
+
+    def connect(self, autocommit: bool = True) -> Any:
+        """A new connection with this schema and the vector extension on its search path;
+        ``StoreUnavailableError`` (one line) when the database cannot be reached."""
+        import psycopg
+
+        conninfo = self._conninfo()
+        extra: dict[str, Any] = {} if "connect_timeout" in conninfo else {"connect_timeout": 5}
+        try:
+            conn = psycopg.connect(conninfo, autocommit=autocommit, prepare_threshold=None,
+                                   **extra)
+        except psycopg.Error as e:
+            where = _redact(self.url) if self.url else f"the embedded PostgreSQL in {self.data_dir}/"
+            raise StoreUnavailableError(f"PostgreSQL at {where} cannot be reached "
+                                        f"({_first_line(e)}); start it, or set QA_DATABASE_URL "
+                                        "to a running server") from e
+        try:
+            row = conn.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+                               "ON n.oid = e.extnamespace WHERE e.extname = 'vector'").fetchone()
+            path = [self.schema] + ([row[0]] if row and row[0] != self.schema else [])
+            conn.execute("SELECT set_config('search_path', %s, false)",
+                         (", ".join(f'"{p}"' for p in path),))
+            if row:
+                tables.register_vector(conn)
+            if not autocommit:
+                conn.commit()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _read_connection(self) -> _Reader:
+        if self._reader is None or self._reader.closed:
+            self._reader = _Reader(self)
+        return self._reader
+
+    def close(self) -> None:
+        """Close the reading connection (the embedded server stops when the process ends)."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    # -- StoreBackend --------------------------------------------------------------------------
+    def exists(self) -> bool:
+        meta = self._read_connection().run(lambda c: tables.read_meta(c, self.schema))
+        return meta is not None
+
+    def open(self, expect: IndexConfig | None = None) -> PostgresStore:
+        reader = self._read_connection()
+        meta = reader.run(lambda c: tables.read_meta(c, self.schema))
+        if meta is None:
+            raise IndexMismatchError(f"no index in {self.where}: run `qa ingest` first")
+        self._check_version(meta)
+        if expect is not None:
+            mismatch = config_mismatch(meta["config"], expect, self.where)
+            if mismatch is not None:
+                raise mismatch
+        return PostgresStore(self, reader, int(meta["dim"]))
+
+    def _check_version(self, meta: dict[str, Any]) -> None:
+        if meta.get("schema_version") != tables.SCHEMA_VERSION:
+            raise IndexMismatchError(f"index in {self.where} has schema version "
+                                     f"{meta.get('schema_version')}, this qa reads "
+                                     f"{tables.SCHEMA_VERSION}; {REBUILD_HINT}")
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """A session advisory lock on its own connection: a second ingest waits; a killed one
+        releases it when its connection drops."""
+        conn = self.connect()
+        try:
+            conn.execute("SELECT pg_advisory_lock(%s)", (_lock_key(self.schema, "ingest"),))
+            yield
+        finally:
+            conn.close()
+
+    def write(self, config: IndexConfig, dim: int, upserts: Sequence[DocumentRecord],
+              delete: Sequence[str] = (), replace: bool = False) -> None:
+        """One transaction: ``delete`` and the old versions of ``upserts`` removed, ``upserts``
+        loaded (a document already present keeps its place in the ingest order)."""
+        import psycopg
+
+        unique: dict[str, DocumentRecord] = {}
+        for r in upserts:  # one record per document: the last one, in first-seen order
+            unique[r.document.doc_id] = r
+        records = list(unique.values())
+        try:
+            with self.connect(autocommit=False) as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(self.schema, "write"),))
+                tables.write(self, conn, config, dim, records, list(delete), replace)
+        except psycopg.OperationalError as e:
+            raise StoreUnavailableError(f"writing to {self.where} failed "
+                                        f"({_first_line(e)}); nothing was changed") from e
+
+
+def _embedded_server(data_dir: Path) -> Any:
+    """The embedded PostgreSQL (pgserver) with its data in ``data_dir``, started if need be;
+    it stops when the last process using it ends."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    try:
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            warnings.simplefilter("ignore")
+            import pgserver
+
+            return pgserver.get_server(data_dir, cleanup_mode="stop")
+    except ImportError as e:
+        raise StoreUnavailableError("the embedded PostgreSQL needs the pgserver package "
+                                    "(pip install pgserver), or set QA_DATABASE_URL") from e
+    except Exception as e:  # subprocess and OS errors of initdb / pg_ctl
+        raise StoreUnavailableError(f"the embedded PostgreSQL in {data_dir}/ did not start "
+                                    f"({_first_line(e)}); see {data_dir}/log") from e
+
+
+class _Reader:
+    """One reading connection, shared by the stores a backend opens; queries are serialised,
+    and a broken connection is opened again once before giving up."""
+
+    def __init__(self, backend: PostgresBackend) -> None:
+        self._backend = backend
+        self._lock = threading.RLock()
+        self._conn: Any = None
+        self._finalizer: Any = None
+        self.closed = False
+
+    def _connection(self) -> Any:
+        if self._conn is None or self._conn.closed:
+            self._conn = self._backend.connect()
+            self._finalizer = weakref.finalize(self, self._conn.close)
+        return self._conn
+
+    def run(self, fn: Callable[[Any], _T]) -> _T:
+        import psycopg
+
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    return fn(self._connection())
+                except psycopg.OperationalError as e:
+                    self.reset()
+                    if attempt == 2:
+                        raise StoreUnavailableError(
+                            f"PostgreSQL with {self._backend.where} stopped answering "
+                            f"({_first_line(e)})") from e
+                except psycopg.errors.UndefinedTable as e:
+                    raise IndexMismatchError(f"no index in {self._backend.where} (tables are "
+                                             f"missing); {REBUILD_HINT}") from e
+        raise AssertionError("unreachable")
+
+    def reset(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+
+    def close(self) -> None:
+        self.reset()
+        self.closed = True

@@ -1,0 +1,198 @@
+"""The reading side of the PostgreSQL store: every call is a query on the latest committed state.
+
+Dense search orders by pgvector's ``<#>`` (the negative inner product) over an HNSW index, with
+``hnsw.ef_search`` raised to ``k`` (an exact scan past pgvector's limit of 1000). Lexical search
+ORs the question's words into a ``tsquery`` per text-search configuration and ranks with
+``ts_rank``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from qa.errors import IndexMismatchError
+from qa.stores.base import Ranked
+from qa.types import Chunk, Document, Sentence
+
+if TYPE_CHECKING:
+    from qa.stores.postgres.backend import PostgresBackend
+
+_MAX_EF_SEARCH = 1000  # pgvector's limit; a larger k is answered by an exact scan
+_WORD = re.compile(r"[^\W_]+", re.U)
+
+
+class Runner(Protocol):
+    def run(self, fn: Callable[[Any], Any]) -> Any: ...
+
+
+def query_words(text: str, limit: int = 64) -> list[str]:
+    """The distinct words of a question for a full-text query (letters and digits only, so
+    nothing in them is tsquery syntax).
+
+    >>> query_words("Wie viele Parameter hat Qwen3-Max? Parameter!")
+    ['wie', 'viele', 'parameter', 'hat', 'qwen3', 'max']
+    """
+    return list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))[:limit]
+
+
+
+class PostgresStore:
+    """The reading side (``Store``): every call reads the latest committed state."""
+
+    def __init__(self, backend: PostgresBackend, reader: Runner, dim: int) -> None:
+        self.backend = backend
+        self.dim = dim
+        self._reader = reader
+        self._s = f'"{backend.schema}"'
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.backend.where!r})"
+
+    def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        return self._reader.run(lambda c: c.execute(sql.replace("{s}", self._s),
+                                                    params).fetchall())
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        rows = self._all("""SELECT to_jsonb(m), (SELECT coalesce(jsonb_agg(jsonb_build_array(
+                              source, doc_id, sha256, title, n_chunks) ORDER BY ordinal), '[]')
+                              FROM {s}.documents) FROM {s}.meta m""")
+        if not rows:
+            raise IndexMismatchError(f"no index in {self.backend.where}: run `qa ingest` first")
+        meta, docs = rows[0]
+        return {"store": "postgres", "schema_version": meta["schema_version"],
+                "created": meta["created"], "updated": meta["updated"],
+                "config": meta["config"], "dim": meta["dim"], "chunks": meta["chunks"],
+                "sentences": meta["sentences"],
+                "documents": {src: {"doc_id": i, "sha256": h, "title": t, "chunks": n}
+                              for src, i, h, t, n in docs}}
+
+    def _nearest(self, sql: str, vector: np.ndarray, k: int) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` (``{s}`` the schema, ``%(v)s`` the vector) nearest first."""
+        if k <= 0:
+            return []
+        v = np.asarray(vector, dtype=np.float32).reshape(-1)
+
+        def run(c: Any) -> list[tuple[Any, ...]]:
+            with c.transaction():
+                if k > _MAX_EF_SEARCH:  # beyond HNSW's reach: an exact scan
+                    c.execute("SET LOCAL enable_indexscan = off")
+                else:
+                    c.execute("SELECT set_config('hnsw.ef_search', %s, true)",
+                              (str(max(40, k)),))
+                return c.execute(sql.replace("{s}", self._s), {"v": v, "k": k}).fetchall()
+
+        return self._reader.run(run)
+
+    def search(self, vector: np.ndarray, k: int) -> Ranked:
+        rows = self._nearest("SELECT chunk_id, -(embedding <#> %(v)b) FROM {s}.chunks "
+                             "ORDER BY embedding <#> %(v)b LIMIT %(k)s", vector, k)
+        return [(i, float(score)) for i, score in rows]
+
+    def search_sentences(self, vector: np.ndarray, k: int) -> list[tuple[Sentence, float]]:
+        rows = self._nearest("SELECT sentence_id, doc_id, start_offset, end_offset, "
+                             "-(embedding <#> %(v)b) FROM {s}.sentences "
+                             "ORDER BY embedding <#> %(v)b LIMIT %(k)s", vector, k)
+        return [(Sentence(*r[:4]), float(r[4])) for r in rows]
+
+    def lexical_search(self, text: str, k: int) -> Ranked:
+        words = query_words(text)
+        if not words or k <= 0:
+            return []
+        query = " | ".join(words)
+        rows = self._all("""
+            WITH q AS (SELECT to_tsquery('german', %(q)s) AS de, to_tsquery('english', %(q)s) AS en,
+                              to_tsquery('simple', %(q)s) AS si),
+            hits AS (
+              SELECT c.chunk_id, ts_rank(c.tsv, CASE c.ts_config WHEN 'german'::regconfig THEN q.de
+                       WHEN 'english'::regconfig THEN q.en ELSE q.si END) AS score
+              FROM {s}.chunks c, q
+              WHERE (c.ts_config = 'german'::regconfig AND c.tsv @@ q.de)
+                 OR (c.ts_config = 'english'::regconfig AND c.tsv @@ q.en)
+                 OR (c.ts_config NOT IN ('german'::regconfig, 'english'::regconfig)
+                     AND c.tsv @@ q.si))
+            SELECT chunk_id, score FROM hits WHERE score > 0
+            ORDER BY score DESC, chunk_id LIMIT %(k)s""", {"q": query, "k": k})
+        return [(i, float(score)) for i, score in rows]
+
+    def lexical_coverage(self, text: str) -> float:
+        from qa.prompting import STOP_WORDS
+
+        words = [w for w in query_words(text) if w not in STOP_WORDS and len(w) > 1]
+        if not words:
+            return 0.0
+        rows = self._all("""
+            SELECT w, numnode(to_tsquery('german', w)) > 0
+                      AND numnode(to_tsquery('english', w)) > 0 AS content,
+                   EXISTS (SELECT 1 FROM {s}.chunks c
+                           WHERE (c.ts_config = 'german'::regconfig
+                                  AND c.tsv @@ to_tsquery('german', w))
+                              OR (c.ts_config = 'english'::regconfig
+                                  AND c.tsv @@ to_tsquery('english', w))
+                              OR (c.ts_config NOT IN ('german'::regconfig, 'english'::regconfig)
+                                  AND c.tsv @@ to_tsquery('simple', w))) AS known
+            FROM unnest(%s::text[]) AS w""", (words,))
+        content = [known for _, is_content, known in rows if is_content]
+        return sum(content) / len(content) if content else 0.0
+
+    def score(self, ids: Sequence[str], vector: np.ndarray) -> list[float]:
+        if not ids:
+            return []
+        v = np.asarray(vector, dtype=np.float32).reshape(-1)
+        got = dict(self._all("SELECT chunk_id, -(embedding <#> %b) FROM {s}.chunks "
+                             "WHERE chunk_id = ANY(%s)", (v, list(ids))))
+        return [float(got[i]) for i in ids]
+
+    def chunks_by_id(self, ids: Sequence[str]) -> list[Chunk]:
+        if not ids:
+            return []
+        got = {r[0]: Chunk(*r) for r in self._all(
+            "SELECT chunk_id, doc_id, source, title, text, start_offset, end_offset "
+            "FROM {s}.chunks WHERE chunk_id = ANY(%s)", (list(ids),))}
+        return [got[i] for i in ids]
+
+    def chunks_of(self, doc_id: str) -> list[Chunk]:
+        return [Chunk(*r) for r in self._all(
+            "SELECT chunk_id, doc_id, source, title, text, start_offset, end_offset "
+            "FROM {s}.chunks WHERE doc_id = %s ORDER BY start_offset, end_offset", (doc_id,))]
+
+    def sentences_of(self, doc_id: str) -> list[Sentence]:
+        return [Sentence(*r) for r in self._all(
+            "SELECT sentence_id, doc_id, start_offset, end_offset FROM {s}.sentences "
+            "WHERE doc_id = %s ORDER BY start_offset, end_offset", (doc_id,))]
+
+    def sentence_vectors_of(self, ids: Sequence[str]) -> np.ndarray:
+        if not len(ids):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        got = dict(self._all("SELECT sentence_id, embedding FROM {s}.sentences "
+                             "WHERE sentence_id = ANY(%s)", (list(ids),)))
+        return np.stack([got[i] for i in ids]).astype(np.float32, copy=False)
+
+    def sentence_frequencies(self, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
+        wanted = sorted(set(terms))
+        rows = self._all("""SELECT (SELECT sentences FROM {s}.meta), t, count(*)
+                            FROM {s}.sentences, unnest(terms) AS t
+                            WHERE terms && %(t)s::text[] AND t = ANY(%(t)s::text[])
+                            GROUP BY t""", {"t": wanted})
+        if not rows:
+            total = self._all("SELECT sentences FROM {s}.meta")
+            return (int(total[0][0]) if total else 0), {}
+        return int(rows[0][0]), {t: int(n) for _, t, n in rows}
+
+    _DOCUMENT = "SELECT doc_id, source, title, text, sha256, meta FROM {s}.documents "
+
+    def document(self, doc_id: str) -> Document | None:
+        rows = self._all(self._DOCUMENT + "WHERE doc_id = %s", (doc_id,))
+        return Document(*rows[0]) if rows else None
+
+    def document_by_source(self, source: str) -> Document | None:
+        rows = self._all(self._DOCUMENT + "WHERE source = %s ORDER BY ordinal DESC LIMIT 1",
+                         (source,))
+        return Document(*rows[0]) if rows else None
+
+    def list_documents(self) -> list[Document]:
+        return [Document(*r) for r in self._all(self._DOCUMENT + "ORDER BY ordinal")]
