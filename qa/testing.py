@@ -70,7 +70,7 @@ class FakeGenerator:
             m = re.search(r"^\[1\] ([^\n]+)", prompt, re.M)
             first = re.split(r"(?<=[.!?])\s", m.group(1).strip())[0] if m else "Keine Angabe."
             reply = f"{first} [1]"
-        yield from re.findall(r"\S+\s*", reply)
+        yield from re.findall(r"\S+\s*", reply)[:max_tokens]
 
 
 # -- contract tests ---------------------------------------------------------------------------
@@ -337,3 +337,31 @@ class EmbedderContract:
         together = embedder.embed(texts, "passage")
         alone = np.vstack([embedder.embed([t], "passage") for t in texts])
         assert np.allclose(together, alone, atol=1e-4)
+
+
+class GeneratorContract:
+    """Contract of ``qa.generators.Generator``: provide a ``generator`` fixture (one that can
+    answer a short German prompt; a fake is given replies by the fixture)."""
+
+    messages: list[Message] = [
+        {"role": "system", "content": "Antworte kurz."},
+        {"role": "user", "content": "[1] Alibaba baut Rechenzentren in Brasilien.\n\n"
+                                    "Frage: Wo baut Alibaba Rechenzentren? Antwort:"},
+    ]
+
+    def test_streams_text_pieces(self, generator: Any) -> None:
+        pieces = list(generator.stream(self.messages, max_tokens=16, temperature=0.0))
+        assert pieces and all(isinstance(p, str) for p in pieces)
+        assert "".join(pieces).strip()
+
+    def test_has_a_name(self, generator: Any) -> None:
+        assert isinstance(generator.name, str) and generator.name
+
+    def test_max_tokens_bounds_the_reply(self, generator: Any) -> None:
+        reply = "".join(generator.stream(self.messages, max_tokens=4, temperature=0.0))
+        assert len(reply.split()) <= 8  # a token is at most a word or two
+
+    def test_greedy_decoding_is_deterministic(self, generator: Any) -> None:
+        a = "".join(generator.stream(self.messages, max_tokens=12, temperature=0.0))
+        b = "".join(generator.stream(self.messages, max_tokens=12, temperature=0.0))
+        assert a == b
