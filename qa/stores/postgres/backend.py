@@ -223,6 +223,7 @@ class _Reader:
         self._conn: Any = None
         self._finalizer: Any = None
         self.closed = False
+        self.ef_search: str | None = None
 
     def _connection(self) -> Any:
         if self._conn is None or self._conn.closed:
@@ -253,6 +254,7 @@ class _Reader:
             with contextlib.suppress(Exception):
                 self._conn.close()
             self._conn = None
+            self.ef_search = None
 
     def close(self) -> None:
         self.reset()

@@ -26,6 +26,10 @@ _WORD = re.compile(r"[^\W_]+", re.U)
 
 
 class Runner(Protocol):
+    """Runs a function on a live connection (``backend._Reader``)."""
+
+    ef_search: str | None  # hnsw.ef_search as last set on that connection
+
     def run(self, fn: Callable[[Any], Any]) -> Any: ...
 
 
@@ -52,9 +56,11 @@ class PostgresStore:
     def __repr__(self) -> str:
         return f"PostgresStore({self.backend.where!r})"
 
-    def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
-        return self._reader.run(lambda c: c.execute(sql.replace("{s}", self._s),
-                                                    params).fetchall())
+    def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = (),
+             binary: bool = False) -> list[tuple[Any, ...]]:
+        """The rows of one query (``{s}``: the schema); ``binary`` for vectors (4x faster)."""
+        return self._reader.run(lambda c: c.execute(sql.replace("{s}", self._s), params,
+                                                    binary=binary).fetchall())
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -78,13 +84,16 @@ class PostgresStore:
         v = np.asarray(vector, dtype=np.float32).reshape(-1)
 
         def run(c: Any) -> list[tuple[Any, ...]]:
-            with c.transaction():
-                if k > _MAX_EF_SEARCH:  # beyond HNSW's reach: an exact scan
+            query = sql.replace("{s}", self._s)
+            if k > _MAX_EF_SEARCH:  # beyond HNSW's reach: an exact scan
+                with c.transaction():
                     c.execute("SET LOCAL enable_indexscan = off")
-                else:
-                    c.execute("SELECT set_config('hnsw.ef_search', %s, true)",
-                              (str(max(40, k)),))
-                return c.execute(sql.replace("{s}", self._s), {"v": v, "k": k}).fetchall()
+                    return c.execute(query, {"v": v, "k": k}).fetchall()
+            ef = str(max(40, k))  # HNSW returns at most ef_search rows
+            if self._reader.ef_search != ef:  # set once per connection and value
+                c.execute("SELECT set_config('hnsw.ef_search', %s, false)", (ef,))
+                self._reader.ef_search = ef
+            return c.execute(query, {"v": v, "k": k}).fetchall()
 
         return self._reader.run(run)
 
@@ -169,7 +178,7 @@ class PostgresStore:
         if not len(ids):
             return np.zeros((0, self.dim), dtype=np.float32)
         got = dict(self._all("SELECT sentence_id, embedding FROM {s}.sentences "
-                             "WHERE sentence_id = ANY(%s)", (list(ids),)))
+                             "WHERE sentence_id = ANY(%s)", (list(ids),), binary=True))
         return np.stack([got[i] for i in ids]).astype(np.float32, copy=False)
 
     def sentence_frequencies(self, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
