@@ -217,12 +217,12 @@ def build_postgres(work: Path, vectors: np.ndarray) -> dict:
     return {"write_s": time.perf_counter() - t, "server_mb": server_mb(work)}
 
 
-def step_query(work: Path, backend: str, warmup: int = 20) -> dict:
+def step_query(work: Path, backend: str, limit: int | None = None, warmup: int = 20) -> dict:
     from qa.retrieval import rrf_fuse
 
-    queries = np.load(work / "queries.npy")
-    qtexts = json.loads((work / "queries.json").read_text(encoding="utf-8"))
-    truth = np.load(work / "truth.npy")
+    queries = np.load(work / "queries.npy")[:limit]
+    qtexts = json.loads((work / "queries.json").read_text(encoding="utf-8"))[:limit]
+    truth = np.load(work / "truth.npy")[:limit]
     t = time.perf_counter()
     if backend in ("faiss-exact", "faiss-ann"):
         from qa.stores.bm25 import LexicalIndex
@@ -341,6 +341,10 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--work", type=Path, default=None,
                     help="keep the corpus and indexes here (default: a temporary directory)")
+    ap.add_argument("--time-queries", type=int, default=None,
+                    help="time only the first this many of the queries (a slow backend)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse the indexes already built in --work (and their build times)")
     ap.add_argument("--sweep-ef", type=lambda v: [int(x) for x in v.split(",")], default=[],
                     help="also time faiss-ann's dense search alone at these efSearch values")
     ap.add_argument("--step", help=argparse.SUPPRESS)
@@ -350,7 +354,7 @@ def main() -> None:
     if args.step:  # a child: one step, one JSON line on stdout
         result = {"corpus": lambda: step_corpus(args.work, args.chunks, args.queries),
                   "build": lambda: step_build(args.work, args.backend, args.chunks),
-                  "query": lambda: step_query(args.work, args.backend),
+                  "query": lambda: step_query(args.work, args.backend, args.time_queries),
                   "chunks": lambda: step_chunks(args.work),
                   "sweep": lambda: step_sweep(args.work, args.sweep_ef)}[args.step]()
         print(json.dumps(result))
@@ -377,8 +381,15 @@ def main() -> None:
             meta.write_text(json.dumps(corpus))
         rows = []
         for b in backends:
-            built = child("build", work, "--backend", b, "--chunks", n)
-            queried = child("query", work, "--backend", b)
+            saved = work / f"{b}.build.json"
+            if args.reuse and saved.is_file():
+                built = json.loads(saved.read_text())
+            else:
+                built = child("build", work, "--backend", b, "--chunks", n)
+                saved.write_text(json.dumps(built))
+            queried = child("query", work, "--backend", b,
+                            *(["--time-queries", str(args.time_queries)] if args.time_queries
+                              else []))
             if b == "faiss-ann" and args.sweep_ef:
                 sweep = child("sweep", work, "--sweep-ef", ",".join(map(str, args.sweep_ef)))
             build_s = built.get("write_s") or built["dense_build_s"] + corpus["lexical_build_s"]
@@ -389,8 +400,9 @@ def main() -> None:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"\n{args.chunks:,} chunks, {args.queries} queries, dense {CANDIDATES} + lexical "
-          f"{CANDIDATES} candidates + RRF; lexical build {corpus['lexical_build_s']:.0f} s")
+    print(f"\n{args.chunks:,} chunks, {args.time_queries or args.queries} queries, dense "
+          f"{CANDIDATES} + lexical {CANDIDATES} candidates + RRF; lexical build "
+          f"{corpus['lexical_build_s']:.0f} s")
     head = ("backend", "index", "build s", "p50 ms", "p95 ms", "dense p95", "lexical p95",
             "recall@10", "RSS MB", "server MB")
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))

@@ -8,7 +8,9 @@ import pytest
 from qa.stores import bm25
 from qa.stores.bm25 import LexicalIndex, top_k
 
-WORDS = ["rechenzentrum", "cloud", "alibaba", "investition", "milliarden", "dollar", "modell", "sprache", "daten", "server", "netz", "strom", "kühlung", "chip", "rechner", "plattform", "kunde", "markt", "preis", "wachstum"]
+WORDS = ["rechenzentrum", "cloud", "alibaba", "investition", "milliarden", "dollar", "modell",
+         "sprache", "daten", "server", "netz", "strom", "kühlung", "chip", "rechner", "plattform",
+         "kunde", "markt", "preis", "wachstum"]
 
 
 def corpus(n: int, seed: int = 3) -> list[str]:
