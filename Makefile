@@ -11,13 +11,20 @@ install-dev:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	$(PY) -m pip install -q $(PIP_TORCH) -e ".[dev]"
 
+# Infinity (OpenAI-compatible embeddings server) for the server tier of tests/test_embedders_openai.py:
+# it needs transformers 4.x and numpy 1.x, so it gets its own venv beside the project's pins
+INFINITY_VENV ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/qa/infinity-venv
+embed-server:
+	@test -x $(INFINITY_VENV)/bin/infinity_emb || ($(PY) -m venv $(INFINITY_VENV) && \
+	  $(INFINITY_VENV)/bin/pip install -q $(PIP_TORCH) "infinity-emb[server,torch]==0.0.78")
+
 run: install          ## the main job: the chat window on http://127.0.0.1:7860
 	$(PY) ui.py
 
 ask: install          ## the same from the command line
 	qa ask "Wie viel investiert Alibaba in KI-Infrastruktur?"
 
-test: install-dev     ## every tier: unit, integration (real models), server, browser, retrieval eval
+test: install-dev embed-server  ## every tier: unit, integration (real models), server, browser, retrieval eval
 	$(PY) -m pytest
 
 test-fast:            ## unit tier only (seconds)
