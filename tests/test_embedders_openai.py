@@ -487,9 +487,6 @@ def test_an_index_of_another_model_is_refused(server_settings):
                        generator=FakeGenerator())
 
 
-@pytest.mark.xfail(reason="the store does not compare the embedder's dimension with the "
-                   "manifest's when it opens an index (FAISS asserts instead); see "
-                   "docs/embedding-server.md", raises=AssertionError, strict=False)
 def test_querying_with_another_dimension_is_refused_clearly(server_settings):
     from qa.assistant import Assistant, ingest
     from qa.errors import IndexMismatchError
