@@ -262,5 +262,44 @@ def test_settings_give_the_embedded_server(tmp_path: Path) -> None:
     store = _write(b, StoreContract().records("a.txt"))
     assert (tmp_path / "data" / "postgres" / "PG_VERSION").exists()
     assert [d.source for d in store.list_documents()] == ["a.txt"]
-    b.close()
-    b._server.cleanup()
+    b.close(stop=True)
+
+
+@pytest.mark.integration
+def test_demo_corpus_retrieval_matches_the_faiss_store(tmp_path: Path) -> None:
+    """`qa ingest` into the embedded server, then the retrieval-only eval on the gold set with
+    the real embedder: hit@5 within 0.02 of the FAISS store's on the same corpus."""
+    import os
+    import subprocess
+    import sys
+
+    from qa.assistant import Assistant, ingest, make_embedder
+    from qa.config import Settings
+    from qa.evaluation import load_gold, run
+    from qa.testing import FakeGenerator
+
+    root = Path(__file__).resolve().parent.parent
+    articles = root / "data" / "articles"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env.update(QA_CONFIG="", QA_STORE="postgres", QA_DATA_DIR=str(tmp_path / "data"),
+               QA_CORPUS_DIR=str(articles), QA_INDEX_DIR=str(tmp_path / "index"))
+    out = subprocess.run([sys.executable, "-m", "qa.cli", "ingest"], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0 and "indexed 5 new" in out.stdout, out.stdout + out.stderr[-2000:]
+
+    base = Settings(corpus_dir=articles, index_dir=tmp_path / "index",
+                    data_dir=tmp_path / "data", cache_dir=Settings().cache_dir)
+    embedder = make_embedder(base)
+    gold = load_gold(root / "eval" / "gold.jsonl")
+    scores = {}
+    for store in ("postgres", "faiss"):
+        settings = base.replace(store=store)
+        if store == "faiss":
+            ingest(settings, embedder=embedder)
+        assistant = Assistant.load(settings, embedder=embedder, generator=FakeGenerator())
+        manifest = assistant.index.manifest
+        assert (manifest["store"], manifest["chunks"]) == (store, 50)
+        scores[store] = run(settings, gold, retrieval_only=True, assistant=assistant)["scores"]
+        if store == "postgres":
+            assistant.store.close(stop=True)  # type: ignore[union-attr]
+    assert abs(scores["postgres"]["hit@5"] - scores["faiss"]["hit@5"]) <= 0.02, scores

@@ -135,11 +135,15 @@ class PostgresBackend:
             self._reader = _Reader(self)
         return self._reader
 
-    def close(self) -> None:
-        """Close the reading connection (the embedded server stops when the process ends)."""
+    def close(self, stop: bool = False) -> None:
+        """Close the reading connection; ``stop``: also let go of the embedded server, which
+        stops when no process uses it any more (otherwise it stops when this process ends)."""
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        if stop and self._server is not None:
+            self._server.cleanup()
+            self._server = None
 
     # -- StoreBackend --------------------------------------------------------------------------
     def exists(self) -> bool:

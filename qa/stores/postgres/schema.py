@@ -25,7 +25,7 @@ from qa.types import Document
 if TYPE_CHECKING:
     from qa.stores.postgres.backend import PostgresBackend
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: BM25 statistics (chunk lengths in lexemes)
 TABLES = ("meta", "documents", "chunks", "sentences")
 TS_CONFIGS = {"de": "german", "en": "english"}  # detected language -> text-search configuration
 LEXICAL_CONFIGS = ("german", "english", "simple")
@@ -110,13 +110,15 @@ def _ddl(schema: str, suffix: str, dim: int) -> list[str]:
               id boolean PRIMARY KEY DEFAULT true CHECK (id),
               schema_version integer NOT NULL, config jsonb NOT NULL, dim integer NOT NULL,
               chunks bigint NOT NULL DEFAULT 0, sentences bigint NOT NULL DEFAULT 0,
+              lexemes bigint NOT NULL DEFAULT 0,
               created timestamptz NOT NULL DEFAULT now(),
               updated timestamptz NOT NULL DEFAULT now())""",
         f"""CREATE TABLE {s}.documents{t} (
               doc_id text PRIMARY KEY, ordinal bigint NOT NULL, source text NOT NULL,
               title text NOT NULL, text text NOT NULL, sha256 text NOT NULL,
               meta jsonb NOT NULL DEFAULT '{{}}', ts_config regconfig NOT NULL,
-              n_chunks integer NOT NULL, n_sentences integer NOT NULL)""",
+              n_chunks integer NOT NULL, n_sentences integer NOT NULL,
+              n_lexemes bigint NOT NULL DEFAULT 0)""",
         f"CREATE INDEX documents{t}_ordinal ON {s}.documents{t} (ordinal)",
         f"CREATE INDEX documents{t}_source ON {s}.documents{t} (source)",
         f"""CREATE TABLE {s}.chunks{t} (
@@ -217,7 +219,8 @@ def write(backend: PostgresBackend, conn: Any, config: IndexConfig, dim: int,
         _insert(conn, schema, "", config, records, first_ordinal=int(row[0]) + 1, kept=kept)
     conn.execute(f"""UPDATE {s}.meta SET config = %s, dim = %s, updated = now(),
                        chunks = (SELECT coalesce(sum(n_chunks), 0) FROM {s}.documents),
-                       sentences = (SELECT coalesce(sum(n_sentences), 0) FROM {s}.documents)""",
+                       sentences = (SELECT coalesce(sum(n_sentences), 0) FROM {s}.documents),
+                       lexemes = (SELECT coalesce(sum(n_lexemes), 0) FROM {s}.documents)""",
                  (json.dumps(asdict(config)), dim))
 
 
@@ -264,6 +267,11 @@ def _insert(conn: Any, schema: str, suffix: str, config: IndexConfig,
           chunks)
     _copy(conn, f"{s}.sentences{t} (sentence_id, doc_id, start_offset, end_offset, terms, "
           "embedding)", ["text", "text", "int4", "int4", "text[]", "vector"], sentences)
+    if chunks:  # chunk lengths in lexemes, for BM25's length normalisation
+        conn.execute(f"""UPDATE {s}.documents{t} d SET n_lexemes = x.n
+                         FROM (SELECT doc_id, sum(length(tsv)) AS n FROM {s}.chunks{t}
+                               WHERE doc_id = ANY(%s) GROUP BY doc_id) x
+                         WHERE d.doc_id = x.doc_id""", ([r.document.doc_id for r in records],))
 
 
 def _copy(conn: Any, target: str, types: list[str], rows: Sequence[tuple[Any, ...]]) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from qa.errors import IndexMismatchError
 from qa.stores.base import Ranked
+from qa.stores.postgres.schema import LEXICAL_CONFIGS
 from qa.types import Chunk, Document, Sentence
 
 if TYPE_CHECKING:
@@ -109,24 +110,33 @@ class PostgresStore:
         return [(Sentence(*r[:4]), float(r[4])) for r in rows]
 
     def lexical_search(self, text: str, k: int) -> Ranked:
+        """BM25 (k1 1.5, b 0.75, as ``bm25s``) over the chunks that match any word of ``text``,
+        each stemmed in its chunk's configuration: ``ts_rank`` has no inverse document
+        frequency, and ranked worse on the gold set (MRR 0.78 against 0.81, docs/postgres.md)."""
         words = query_words(text)
         if not words or k <= 0:
             return []
-        query = " | ".join(words)
         rows = self._all("""
-            WITH q AS (SELECT to_tsquery('german', %(q)s) AS de, to_tsquery('english', %(q)s) AS en,
-                              to_tsquery('simple', %(q)s) AS si),
-            hits AS (
-              SELECT c.chunk_id, ts_rank(c.tsv, CASE c.ts_config WHEN 'german'::regconfig THEN q.de
-                       WHEN 'english'::regconfig THEN q.en ELSE q.si END) AS score
-              FROM {s}.chunks c, q
-              WHERE (c.ts_config = 'german'::regconfig AND c.tsv @@ q.de)
-                 OR (c.ts_config = 'english'::regconfig AND c.tsv @@ q.en)
-                 OR (c.ts_config NOT IN ('german'::regconfig, 'english'::regconfig)
-                     AND c.tsv @@ q.si))
-            SELECT chunk_id, score FROM hits WHERE score > 0
-            ORDER BY score DESC, chunk_id LIMIT %(k)s""", {"q": query, "k": k})
-        return [(i, float(score)) for i, score in rows]
+            WITH q AS (SELECT cfg, to_tsquery(cfg, %(q)s) AS query,
+                              tsvector_to_array(to_tsvector(cfg, %(t)s)) AS lexemes
+                       FROM unnest(%(cfgs)s::regconfig[]) AS cfg),
+            m AS (SELECT c.chunk_id, length(c.tsv) AS len, u.lexeme,
+                         coalesce(array_length(u.positions, 1), 1) AS tf
+                  FROM {s}.chunks c JOIN q ON c.ts_config = q.cfg AND c.tsv @@ q.query
+                  CROSS JOIN LATERAL unnest(c.tsv) AS u
+                  WHERE u.lexeme = ANY(q.lexemes)),
+            df AS (SELECT lexeme, count(*) AS n FROM m GROUP BY lexeme),
+            corpus AS (SELECT chunks AS n, greatest(lexemes::float8 / greatest(chunks, 1), 1)
+                              AS avgdl FROM {s}.meta)
+            SELECT m.chunk_id,
+                   sum(ln(1 + (corpus.n - df.n + 0.5) / (df.n + 0.5))
+                       * m.tf * 2.5 / (m.tf + 1.5 * (0.25 + 0.75 * m.len / corpus.avgdl)))
+                     AS score
+            FROM m JOIN df USING (lexeme), corpus
+            GROUP BY m.chunk_id ORDER BY score DESC, m.chunk_id LIMIT %(k)s""",
+            {"q": " | ".join(words), "t": " ".join(words), "k": k,
+             "cfgs": list(LEXICAL_CONFIGS)})
+        return [(i, float(score)) for i, score in rows if score > 0]
 
     def lexical_coverage(self, text: str) -> float:
         from qa.prompting import STOP_WORDS
