@@ -293,6 +293,36 @@ def step_sweep(work: Path, efs: list[int]) -> dict:
     return out
 
 
+def step_lexical(work: Path) -> dict:
+    """``LexicalIndex.search`` against bm25s's own ``retrieve`` (what it called before) on the
+    same index and queries: milliseconds per query, and whether the hits agree."""
+    from qa.stores.bm25 import LexicalIndex
+
+    index = LexicalIndex.load(work)
+    qtexts = json.loads((work / "queries.json").read_text(encoding="utf-8"))[:300]
+
+    def bm25s_retrieve(q: str, k: int) -> list[tuple[int, float]]:
+        ids = index._tokenizer.tokenize([q], update_vocab=False, return_as="ids",
+                                        show_progress=False)
+        rows, scores = index._bm25.retrieve(ids, k=k, show_progress=False)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
+
+    out: dict = {"dense_terms": len(index._dense)}
+    hits = {}
+    for name, fn in (("search", index.search), ("bm25s_retrieve", bm25s_retrieve)):
+        times, hits[name] = [], []
+        for q in qtexts:
+            t0 = time.perf_counter()
+            hits[name].append(fn(q, CANDIDATES))
+            times.append(time.perf_counter() - t0)
+        ms = np.array(times) * 1000
+        out[name] = {"p50_ms": float(np.median(ms)), "p95_ms": float(np.percentile(ms, 95))}
+    out["same_scores"] = all(
+        np.allclose([s for _, s in a], [s for _, s in b], rtol=1e-5)
+        for a, b in zip(hits["search"], hits["bm25s_retrieve"], strict=True))
+    return out
+
+
 def step_chunks(work: Path) -> dict:
     """Resident memory of ``N`` ``Chunk`` objects (texts and ids included) in one process."""
     from qa.types import Chunk
@@ -347,6 +377,8 @@ def main() -> None:
                     help="reuse the indexes already built in --work (and their build times)")
     ap.add_argument("--sweep-ef", type=lambda v: [int(x) for x in v.split(",")], default=[],
                     help="also time faiss-ann's dense search alone at these efSearch values")
+    ap.add_argument("--lexical-baseline", action="store_true",
+                    help="also time bm25s's own retrieve against LexicalIndex.search")
     ap.add_argument("--step", help=argparse.SUPPRESS)
     ap.add_argument("--backend", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -356,7 +388,8 @@ def main() -> None:
                   "build": lambda: step_build(args.work, args.backend, args.chunks),
                   "query": lambda: step_query(args.work, args.backend, args.time_queries),
                   "chunks": lambda: step_chunks(args.work),
-                  "sweep": lambda: step_sweep(args.work, args.sweep_ef)}[args.step]()
+                  "sweep": lambda: step_sweep(args.work, args.sweep_ef),
+                  "lexical": lambda: step_lexical(args.work)}[args.step]()
         print(json.dumps(result))
         return
 
@@ -395,6 +428,7 @@ def main() -> None:
             build_s = built.get("write_s") or built["dense_build_s"] + corpus["lexical_build_s"]
             rows.append({"backend": b, "chunks": args.chunks, "build_s": build_s,
                          "kind": queried["kind"], "params": built.get("params", {}), **queried})
+        lexical = child("lexical", work) if args.lexical_baseline else None
         objects = child("chunks", work, "--chunks", n)
     finally:
         if tmp:
@@ -417,6 +451,11 @@ def main() -> None:
               "recall@10 |\n|---|---|---|---|")
         for ef, f in ((e, f) for e, f in sweep.items() if isinstance(f, dict)):
             print(f"| {ef} | {f['p50_ms']:.2f} | {f['p95_ms']:.2f} | {f['recall@10']:.3f} |")
+    if lexical:
+        print(f"\nlexical search alone, 300 queries ({lexical['dense_terms']} dense terms; same "
+              f"scores: {lexical['same_scores']}):\n| | p50 ms | p95 ms |\n|---|---|---|")
+        for name in ("search", "bm25s_retrieve"):
+            print(f"| {name} | {lexical[name]['p50_ms']:.2f} | {lexical[name]['p95_ms']:.2f} |")
     print(f"{objects['chunk_objects']:,} Chunk objects: {objects['rss_mb']:.0f} MB resident "
           f"({objects['text_mb']:.0f} MB of it chunk texts)\n")
     for r in rows:
