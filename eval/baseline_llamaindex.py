@@ -15,7 +15,7 @@ Only the models are ours, so the comparison is about the pipeline and not the mo
 * embeddings: ``qa.integrations.llama_index.QAEmbedding``, a ``BaseEmbedding`` around
   ``qa.embedders`` (same model, same e5 "query: " / "passage: " prefixes as our pipeline);
 * LLM: ``qa.integrations.llama_index.QALLM``, a ``CustomLLM`` around
-  ``qa.generators.LocalGenerator`` (same GGUF, same
+  ``qa.generators.llamacpp.LocalGenerator`` (same GGUF, same
   chat template: the prompt goes in as one user message; temperature 0; answer length
   ``max_answer_tokens`` as ours). The prompt (two 1024-token chunks) needs a larger window than
   ours, so the model runs with n_ctx 4096 (``context_window`` in the LLM metadata likewise).
@@ -333,7 +333,7 @@ def build(settings: Settings, retrieval_only: bool = False,
           similarity_top_k: int | None = None) -> Baseline:
     """The real baseline: our embedding model and (unless retrieval-only) our GGUF model."""
     from qa.assistant import make_embedder
-    from qa.generators import LocalGenerator
+    from qa.generators.llamacpp import LocalGenerator
 
     embed = QAEmbedding(make_embedder(settings), embed_batch_size=settings.embed_batch_size)
     generator = LocalGenerator(settings.llm, settings.cache_dir, settings.threads,

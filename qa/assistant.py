@@ -18,7 +18,7 @@ from qa.config import Settings
 from qa.corpus import Skipped, load_corpus
 from qa import registry
 from qa.embedders import Embedder
-from qa.errors import IndexMismatchError, InputError, QAError
+from qa.errors import InputError, QAError
 from qa.evidence import EvidenceConfig, evidence_queries, select_evidence
 from qa.generators import Generator
 from qa.indexing import IngestReport, update_index
@@ -35,7 +35,7 @@ from qa.prompting import (
 )
 from qa.questions import question_parts
 from qa.retrieval import HybridRetriever, Retriever
-from qa.stores.base import REBUILD_HINT, IndexConfig, Store, StoreBackend
+from qa.stores.base import IndexConfig, Store, StoreBackend
 from qa.types import Answer, Hit, Passage, Timings
 
 log = logging.getLogger(__name__)
@@ -88,15 +88,11 @@ def make_store(settings: Settings) -> StoreBackend:
     return registry.create("store", settings.store, settings)
 
 
-def open_index(store: StoreBackend, embedder: Embedder, settings: Settings) -> Store:
-    """The store's current state, refused (``IndexMismatchError``) when it was built with other
-    settings or with vectors of another dimension than ``embedder`` gives."""
-    index = store.open(IndexConfig.from_settings(settings))
-    dim = index.manifest.get("dim")
-    if index.manifest.get("chunks") and dim != embedder.dim:
-        raise IndexMismatchError(f"the index in {store} has vectors of dimension {dim}, the "
-                                 f"embedder {embedder.name!r} gives {embedder.dim}; {REBUILD_HINT}")
-    return index
+def open_index(store: StoreBackend, settings: Settings) -> Store:
+    """The store's current state; ``IndexMismatchError`` when it was built with other settings
+    (a vector dimension other than the embedder's is refused by the retriever, at the first
+    question, so that loading does not have to load the embedding model)."""
+    return store.open(IndexConfig.from_settings(settings))
 
 
 def make_retriever(index: Store, embedder: Embedder, settings: Settings) -> HybridRetriever:
@@ -158,7 +154,7 @@ class Assistant:
         s = self.settings
         if self.store is None:
             self.store = make_store(s)
-        self.index = open_index(self.store, self.embedder, s)
+        self.index = open_index(self.store, s)
         self.retriever = make_retriever(self.index, self.embedder, s)
 
     @classmethod
@@ -172,7 +168,7 @@ class Assistant:
         if not store.exists():
             log.info("no index in %r: building it from %s", store, settings.corpus_dir)
             ingest(settings, embedder=embedder, progress=progress, store=store)
-        index = open_index(store, embedder, settings)
+        index = open_index(store, settings)
         retriever = make_retriever(index, embedder, settings)
         fallback = (make_generator(settings, settings.fallback) if settings.fallback
                     and settings.fallback != settings.backend else None)

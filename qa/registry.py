@@ -27,8 +27,8 @@ BACKENDS: dict[str, dict[str, str]] = {
     },
     # who writes the answer (qa.generators.Generator)
     "generator": {
-        "local": "qa.generators:make_local_generator",
-        "openai": "qa.hosted:make_hosted_generator",
+        "local": "qa.generators.llamacpp:make_local_generator",
+        "openai": "qa.generators.openai:make_hosted_generator",
     },
 }
 

@@ -13,13 +13,14 @@ FAISS files and PostgreSQL answer the same way.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
 from qa.embedders import Embedder
-from qa.stores.base import Store
+from qa.errors import IndexMismatchError
+from qa.stores.base import REBUILD_HINT, Store
 from qa.types import Hit
 
 
@@ -54,10 +55,12 @@ class HybridRetriever:
     adaptive: bool = True  # scale the lexical weight by the question's vocabulary coverage
     last_seconds: float = 0.0
     last_query: tuple[str, np.ndarray] | None = None  # (question, its vector): evidence reuses it
+    _dim_checked: bool = field(default=False, repr=False)
 
     def retrieve(self, question: str, k: int) -> list[Hit]:
         t0 = time.perf_counter()
         q = self.embedder.embed([question], "query")[0]
+        self._check_dimension(len(q))
         self.last_query = (question, q)
         store = self.index
         dense = store.search(q, self.candidates) if self.dense_weight > 0 else []
@@ -84,3 +87,15 @@ class HybridRetriever:
                             lexical_score=ls, dense_rank=dr, lexical_rank=lr))
         self.last_seconds = time.perf_counter() - t0
         return hits
+
+    def _check_dimension(self, dim: int) -> None:
+        """An index of another vector dimension than the embedder's is refused in one line
+        (FAISS would fail with a bare assertion, PostgreSQL with a type error)."""
+        if self._dim_checked:
+            return
+        built = self.index.manifest.get("dim")
+        if self.index.manifest.get("chunks") and built != dim:
+            raise IndexMismatchError(
+                f"the index has vectors of dimension {built}, the embedder "
+                f"{getattr(self.embedder, 'name', '?')!r} gives {dim}; {REBUILD_HINT}")
+        self._dim_checked = True

@@ -19,6 +19,6 @@ class TestFakeGenerator(GeneratorContract):
 class TestLocalGenerator(GeneratorContract):
     @pytest.fixture(scope="class")
     def generator(self):  # noqa: ANN201 - LocalGenerator
-        from qa.generators import LocalGenerator
+        from qa.generators.llamacpp import LocalGenerator
 
         return LocalGenerator("smollm2-135m", threads=2, context_tokens=512)

@@ -198,7 +198,7 @@ def test_context_window_must_hold_budget_answer_and_instructions() -> None:
 
 
 def test_llama_cpp_context_overflow_is_one_line_model_error() -> None:
-    from qa.generators import LocalGenerator
+    from qa.generators.llamacpp import LocalGenerator
 
     class Overflowing:
         def reset(self) -> None: ...

@@ -20,7 +20,7 @@ from hosted_servers import ScriptedServer, free_port, raw, sse, stall, status
 from qa.assistant import Assistant, ingest, make_generator
 from qa.config import Settings
 from qa.errors import GenerationError
-from qa.hosted import OpenAIGenerator, make_hosted_generator, retry_after
+from qa.generators.openai import OpenAIGenerator, make_hosted_generator, retry_after
 from qa.stores.base import IndexConfig
 from qa.stores.faiss import load_index
 from qa.retrieval import HybridRetriever
@@ -86,7 +86,7 @@ def test_base_url_credentials_never_shown():
 
 
 def test_import_stays_light():
-    code = "import qa.hosted, sys; print('openai' in sys.modules, 'httpx' in sys.modules)"
+    code = "import qa.generators.openai, sys; print('openai' in sys.modules, 'httpx' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 

@@ -19,7 +19,7 @@ from hosted_servers import free_port
 from qa.assistant import Assistant, ingest
 from qa.config import Settings
 from qa.errors import ModelError
-from qa.hosted import OpenAIGenerator
+from qa.generators.openai import OpenAIGenerator
 from qa.stores.base import IndexConfig
 from qa.stores.faiss import load_index
 from qa.retrieval import HybridRetriever

@@ -135,7 +135,7 @@ class Server:
         self.warm_error: str | None = None
 
     def warm_up(self) -> None:
-        from qa.generators import LocalGenerator
+        from qa.generators.llamacpp import LocalGenerator
 
         t0 = time.perf_counter()
         try:
