@@ -6,9 +6,9 @@ The corpus: ``N`` chunks of ~100 words drawn with Zipf frequencies (s=1) from th
 ``data/articles`` (German: about 1,700 distinct words, so posting lists are far longer than in a
 real corpus of that size: the pessimistic case for the lexical side), and one unit-length
 float32 vector of 384 dimensions per chunk from a fixed seed. The vectors are clustered and of a
-low intrinsic dimension (``N / 1000`` cluster centres in a 48-dimensional subspace, Gaussian
-spread around each, a little isotropic noise in all 384 dimensions), like sentence embeddings
-and unlike uniform random vectors, on which no ANN index does well. A query is a corpus vector
+low intrinsic dimension (``N / 1000`` cluster centres in a subspace of ``--latent`` = 48
+dimensions, Gaussian spread around each, a little isotropic noise in all 384 dimensions), like
+sentence embeddings and unlike uniform random vectors, on which no ANN index does well. A query is a corpus vector
 with Gaussian noise added (renormalised) and four words of that chunk's text.
 
 Each step runs in its own subprocess, so the peak resident memory reported for a backend is that
@@ -68,8 +68,8 @@ def vocabulary() -> list[str]:
     return [w for w, _ in sorted(counts.items(), key=lambda x: (-x[1], x[0]))]
 
 
-def make_vectors(n: int, rng: np.random.Generator, block: int = 100_000) -> np.ndarray:
-    latent = 48
+def make_vectors(n: int, rng: np.random.Generator, latent: int = 48,
+                 block: int = 100_000) -> np.ndarray:
     basis, _ = np.linalg.qr(rng.standard_normal((DIM, latent)))
     centres = rng.standard_normal((max(16, n // 1000), latent)).astype(np.float32)
     out = np.empty((n, DIM), dtype=np.float32)
@@ -95,13 +95,13 @@ def make_texts(n: int, words: list[str], rng: np.random.Generator,
     return texts
 
 
-def step_corpus(work: Path, n: int, q: int) -> dict:
+def step_corpus(work: Path, n: int, q: int, latent: int) -> dict:
     from qa.stores.bm25 import LexicalIndex
     from qa.stores.vectors import VectorIndex
 
     rng = np.random.default_rng(SEED)
     t = time.perf_counter()
-    vectors = make_vectors(n, rng)
+    vectors = make_vectors(n, rng, latent)
     texts = make_texts(n, vocabulary(), rng)
     gen_s = time.perf_counter() - t
     np.save(work / "vectors.npy", vectors)
@@ -373,6 +373,8 @@ def main() -> None:
                     help="keep the corpus and indexes here (default: a temporary directory)")
     ap.add_argument("--time-queries", type=int, default=None,
                     help="time only the first this many of the queries (a slow backend)")
+    ap.add_argument("--latent", type=int, default=48,
+                    help="intrinsic dimension of the vectors (default 48; higher is harder)")
     ap.add_argument("--reuse", action="store_true",
                     help="reuse the indexes already built in --work (and their build times)")
     ap.add_argument("--sweep-ef", type=lambda v: [int(x) for x in v.split(",")], default=[],
@@ -384,7 +386,8 @@ def main() -> None:
     args = ap.parse_args()
 
     if args.step:  # a child: one step, one JSON line on stdout
-        result = {"corpus": lambda: step_corpus(args.work, args.chunks, args.queries),
+        result = {"corpus": lambda: step_corpus(args.work, args.chunks, args.queries,
+                                                args.latent),
                   "build": lambda: step_build(args.work, args.backend, args.chunks),
                   "query": lambda: step_query(args.work, args.backend, args.time_queries),
                   "chunks": lambda: step_chunks(args.work),
@@ -405,12 +408,12 @@ def main() -> None:
     try:
         n = str(args.chunks)
         meta = work / "corpus.json"
-        if meta.is_file() and json.loads(meta.read_text())["chunks"] == args.chunks \
-                and json.loads(meta.read_text())["queries"] == args.queries:
-            corpus = json.loads(meta.read_text())
-        else:
-            corpus = child("corpus", work, "--chunks", n, "--queries", str(args.queries))
-            corpus.update(chunks=args.chunks, queries=args.queries)
+        want = {"chunks": args.chunks, "queries": args.queries, "latent": args.latent}
+        corpus = json.loads(meta.read_text()) if meta.is_file() else {}
+        if {k: corpus.get(k, 48 if k == "latent" else None) for k in want} != want:
+            corpus = child("corpus", work, "--chunks", n, "--queries", str(args.queries),
+                           "--latent", str(args.latent))
+            corpus.update(want)
             meta.write_text(json.dumps(corpus))
         rows = []
         for b in backends:
