@@ -4,7 +4,8 @@ Documents, chunks and sentences are rows keyed by their content-hash ids; every 
 sentence carries its vector in a pgvector column with an HNSW index (``vector_ip_ops``: the
 vectors are unit length, so the inner product is the cosine). The lexical side is PostgreSQL's
 full-text search: each chunk has a ``tsvector`` in its document's language (German or English
-Snowball, ``simple`` otherwise) under a GIN index, ranked with ``ts_rank``. Sentences keep their
+Snowball, ``simple`` otherwise) under a GIN index; matches are ranked by BM25 computed in SQL
+(``ts_rank`` has no inverse document frequency and ranked worse). Sentences keep their
 evidence terms (``qa.evidence.terms``) in a ``text[]`` under a GIN index, for term frequencies.
 A one-row ``meta`` table holds the schema version, the ``IndexConfig`` and the dimension.
 
@@ -13,9 +14,10 @@ a first write, another schema version or dimension) loads fresh tables and swaps
 end; readers wait only for the swap, not for the load. ``lock`` is a session advisory lock, so
 a killed ingest releases it with its connection, and its transaction rolls back.
 
-The price: ``ts_rank`` is not BM25 (no inverse document frequency), HNSW search is approximate
-(``hnsw.ef_search`` is raised to ``k``), and one ``Store`` is one connection, whose queries are
-serialised across threads (a worker per process scales; threads in one process do not).
+The price: HNSW search is approximate (``hnsw.ef_search`` is raised to ``k``); BM25 reads every
+chunk that has a word of the question (a very common word costs time on a large corpus); and
+one ``Store`` is one connection, whose queries are serialised across threads (a worker per
+process scales; threads in one process do not).
 
 Modules: ``backend`` (connections, the embedded server, ``lock``, ``write``), ``schema`` (tables,
 indexes, the load of one write), ``store`` (the reading side).

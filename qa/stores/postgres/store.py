@@ -2,8 +2,8 @@
 
 Dense search orders by pgvector's ``<#>`` (the negative inner product) over an HNSW index, with
 ``hnsw.ef_search`` raised to ``k`` (an exact scan past pgvector's limit of 1000). Lexical search
-ORs the question's words into a ``tsquery`` per text-search configuration and ranks with
-``ts_rank``.
+ORs the question's words into a ``tsquery`` per text-search configuration and ranks the matches
+by BM25.
 """
 
 from __future__ import annotations
