@@ -218,7 +218,11 @@ with b.lock():
 
 
 def test_dimension_change_needs_a_rebuild(backend: PostgresBackend) -> None:
-    _write(backend, StoreContract().records("a.txt"))
+    old = StoreContract().records("a.txt")[0]
+    before = _write(backend, [old])
+    ids = [u.sentence_id for u in old.sentences]
+    for _ in range(6):  # psycopg prepares a statement from its fifth run on
+        assert before.sentence_vectors_of(ids).shape == (len(ids), StoreContract.dim)
     emb = FakeEmbedder(dim=16)
     from qa.testing import CONTRACT_TEXTS, make_document, make_record
 
@@ -229,6 +233,9 @@ def test_dimension_change_needs_a_rebuild(backend: PostgresBackend) -> None:
     store = backend.open()
     assert store.manifest["dim"] == 16
     assert store.search(rec.chunk_vectors[0], 1)[0][0] == rec.chunks[0].chunk_id
+    # the same reading connection, its prepared statement now returning vector(16)
+    got = before.sentence_vectors_of([u.sentence_id for u in rec.sentences])
+    assert np.allclose(got, rec.sentence_vectors, atol=1e-5)
 
 
 def test_english_documents_are_stemmed_in_english(backend: PostgresBackend) -> None:

@@ -108,8 +108,7 @@ class PostgresBackend:
         conninfo = self._conninfo()
         extra: dict[str, Any] = {} if "connect_timeout" in conninfo else {"connect_timeout": 5}
         try:
-            conn = psycopg.connect(conninfo, autocommit=autocommit, prepare_threshold=None,
-                                   **extra)
+            conn = psycopg.connect(conninfo, autocommit=autocommit, **extra)
         except psycopg.Error as e:
             where = _redact(self.url) if self.url else f"the embedded PostgreSQL in {self.data_dir}/"
             raise StoreUnavailableError(f"PostgreSQL at {where} cannot be reached "
@@ -242,7 +241,9 @@ class _Reader:
             for attempt in (1, 2):
                 try:
                     return fn(self._connection())
-                except psycopg.OperationalError as e:
+                except (psycopg.OperationalError, psycopg.errors.FeatureNotSupported) as e:
+                    # a dropped connection, or a prepared statement whose table a rebuild
+                    # replaced ("cached plan must not change result type"): a new connection
                     self.reset()
                     if attempt == 2:
                         raise StoreUnavailableError(

@@ -117,22 +117,26 @@ class PostgresStore:
         if not words or k <= 0:
             return []
         rows = self._all("""
-            WITH q AS (SELECT cfg, to_tsquery(cfg, %(q)s) AS query,
-                              tsvector_to_array(to_tsvector(cfg, %(t)s)) AS lexemes
-                       FROM unnest(%(cfgs)s::regconfig[]) AS cfg),
-            m AS (SELECT c.chunk_id, length(c.tsv) AS len, u.lexeme,
-                         coalesce(array_length(u.positions, 1), 1) AS tf
-                  FROM {s}.chunks c JOIN q ON c.ts_config = q.cfg AND c.tsv @@ q.query
-                  CROSS JOIN LATERAL unnest(c.tsv) AS u
-                  WHERE u.lexeme = ANY(q.lexemes)),
-            df AS (SELECT lexeme, count(*) AS n FROM m GROUP BY lexeme),
-            corpus AS (SELECT chunks AS n, greatest(lexemes::float8 / greatest(chunks, 1), 1)
-                              AS avgdl FROM {s}.meta)
+            WITH q AS MATERIALIZED (  -- the question, parsed once per configuration
+              SELECT cfg, to_tsquery(cfg, %(q)s) AS query,
+                     tsvector_to_array(to_tsvector(cfg, %(t)s)) AS lexemes
+              FROM unnest(%(cfgs)s::regconfig[]) AS cfg),
+            m AS MATERIALIZED (  -- (chunk, matched lexeme, its frequency) from the GIN matches
+              SELECT c.chunk_id, length(c.tsv)::float8 AS len, u.lexeme,
+                     coalesce(array_length(u.positions, 1), 1)::float8 AS tf
+              FROM q CROSS JOIN LATERAL (SELECT chunk_id, tsv FROM {s}.chunks
+                                         WHERE ts_config = q.cfg AND tsv @@ q.query) AS c
+              CROSS JOIN LATERAL unnest(c.tsv) AS u
+              WHERE u.lexeme = ANY(q.lexemes)),
+            df AS (SELECT lexeme, count(*)::float8 AS n FROM m GROUP BY lexeme),
+            corpus AS (SELECT chunks::float8 AS n,
+                              greatest(lexemes::float8 / greatest(chunks, 1), 1) AS avgdl
+                       FROM {s}.meta)
             SELECT m.chunk_id,
                    sum(ln(1 + (corpus.n - df.n + 0.5) / (df.n + 0.5))
                        * m.tf * 2.5 / (m.tf + 1.5 * (0.25 + 0.75 * m.len / corpus.avgdl)))
                      AS score
-            FROM m JOIN df USING (lexeme), corpus
+            FROM m JOIN df USING (lexeme) CROSS JOIN corpus
             GROUP BY m.chunk_id ORDER BY score DESC, m.chunk_id LIMIT %(k)s""",
             {"q": " | ".join(words), "t": " ".join(words), "k": k,
              "cfgs": list(LEXICAL_CONFIGS)})
