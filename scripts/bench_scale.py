@@ -22,7 +22,9 @@ of the process which loaded its index and answered the queries, nothing else:
 3. ``query`` per backend: the whole retrieval per question, timed: dense search, lexical search
    and ``qa.retrieval.rrf_fuse`` (20 candidates each, as ``HybridRetriever`` asks for), after
    a few warm-up queries; recall@10 of the dense side against the exact top-10;
-4. ``chunks``: the memory of holding ``N`` ``qa.types.Chunk`` objects in Python.
+4. ``chunks``: the memory of holding ``N`` ``qa.types.Chunk`` objects in Python;
+5. optional: ``--sweep-ef`` times the HNSW dense search alone at several ``efSearch``;
+   ``--lexical-baseline`` times bm25s's own ``retrieve`` against ``LexicalIndex.search``.
 
 ``build_s`` of the FAISS backends is the dense index build plus the lexical build (shared,
 timed once); that of ``postgres`` is its whole ``write``. Output: a table, then one line per
