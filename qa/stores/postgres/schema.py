@@ -25,8 +25,8 @@ from qa.types import Document
 if TYPE_CHECKING:
     from qa.stores.postgres.backend import PostgresBackend
 
-SCHEMA_VERSION = 2  # 2: BM25 statistics (chunk lengths in lexemes)
-TABLES = ("meta", "documents", "chunks", "sentences")
+SCHEMA_VERSION = 3  # 2: chunk lengths for BM25; 3: lexemes (document frequencies)
+TABLES = ("meta", "documents", "chunks", "sentences", "lexemes")
 TS_CONFIGS = {"de": "german", "en": "english"}  # detected language -> text-search configuration
 LEXICAL_CONFIGS = ("german", "english", "simple")
 
@@ -136,6 +136,9 @@ def _ddl(schema: str, suffix: str, dim: int) -> list[str]:
               start_offset integer NOT NULL, end_offset integer NOT NULL,
               terms text[] NOT NULL, embedding vector({dim}) NOT NULL)""",
         f"CREATE INDEX sentences{t}_doc ON {s}.sentences{t} (doc_id, start_offset)",
+        # chunks per lexeme (any configuration): BM25's document frequencies, and the rare
+        # words of a question that lexical search gathers its candidates from
+        f"CREATE TABLE {s}.lexemes{t} (lexeme text PRIMARY KEY, df bigint NOT NULL)",
     ]
 
 
@@ -200,6 +203,8 @@ def write(backend: PostgresBackend, conn: Any, config: IndexConfig, dim: int,
         for statement in _ddl(schema, suffix, dim):
             conn.execute(statement)
         _insert(conn, schema, suffix, config, records, first_ordinal=1)
+        conn.execute(f"INSERT INTO {s}.lexemes{suffix} SELECT u.lexeme, count(*) "
+                     f"FROM {s}.chunks{suffix} c, unnest(c.tsv) u GROUP BY u.lexeme")
         conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
         for statement in _search_indexes(schema, suffix):
             conn.execute(statement)
@@ -213,15 +218,30 @@ def write(backend: PostgresBackend, conn: Any, config: IndexConfig, dim: int,
         ids = [r.document.doc_id for r in records]
         kept = dict(conn.execute(f"SELECT doc_id, ordinal FROM {s}.documents "
                                  "WHERE doc_id = ANY(%s)", (ids,)).fetchall())
-        conn.execute(f"DELETE FROM {s}.documents WHERE doc_id = ANY(%s)",
-                     (list(set(delete) | set(ids)),))
+        gone = list(set(delete) | set(ids))
+        _count_lexemes(conn, s, gone, -1)
+        conn.execute(f"DELETE FROM {s}.documents WHERE doc_id = ANY(%s)", (gone,))
         row = conn.execute(f"SELECT coalesce(max(ordinal), 0) FROM {s}.documents").fetchone()
         _insert(conn, schema, "", config, records, first_ordinal=int(row[0]) + 1, kept=kept)
+        _count_lexemes(conn, s, ids, +1)
     conn.execute(f"""UPDATE {s}.meta SET config = %s, dim = %s, updated = now(),
                        chunks = (SELECT coalesce(sum(n_chunks), 0) FROM {s}.documents),
                        sentences = (SELECT coalesce(sum(n_sentences), 0) FROM {s}.documents),
                        lexemes = (SELECT coalesce(sum(n_lexemes), 0) FROM {s}.documents)""",
                  (json.dumps(asdict(config)), dim))
+
+
+def _count_lexemes(conn: Any, s: str, doc_ids: list[str], sign: int) -> None:
+    """Add (``sign`` +1) or take away (-1) the lexemes of these documents' chunks."""
+    if not doc_ids:
+        return
+    conn.execute(f"""INSERT INTO {s}.lexemes AS l
+                     SELECT u.lexeme, %s * count(*) FROM {s}.chunks c, unnest(c.tsv) u
+                     WHERE c.doc_id = ANY(%s) GROUP BY u.lexeme
+                     ON CONFLICT (lexeme) DO UPDATE SET df = l.df + EXCLUDED.df""",
+                 (sign, doc_ids))
+    if sign < 0:
+        conn.execute(f"DELETE FROM {s}.lexemes WHERE df <= 0")
 
 
 def _insert(conn: Any, schema: str, suffix: str, config: IndexConfig,

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from qa.stores.postgres.backend import PostgresBackend
 
 _MAX_EF_SEARCH = 1000  # pgvector's limit; a larger k is answered by an exact scan
+CANDIDATES = 5000  # lexical search: the rare words of a question, up to this many chunks ...
+MAX_CANDIDATES = 20000  # ... and never more than this many scored (per configuration)
 _WORD = re.compile(r"[^\W_]+", re.U)
 
 
@@ -110,25 +112,41 @@ class PostgresStore:
         return [(Sentence(*r[:4]), float(r[4])) for r in rows]
 
     def lexical_search(self, text: str, k: int) -> Ranked:
-        """BM25 (k1 1.5, b 0.75, as ``bm25s``) over the chunks that match any word of ``text``,
-        each stemmed in its chunk's configuration: ``ts_rank`` has no inverse document
-        frequency, and ranked worse on the gold set (MRR 0.78 against 0.81, docs/postgres.md)."""
+        """BM25 (k1 1.5, b 0.75, as ``bm25s``) of the chunks that have a word of ``text``, each
+        word stemmed in its chunk's configuration (``ts_rank`` has no inverse document
+        frequency and ranked worse: docs/postgres.md).
+
+        Candidates come from the question's rarest words: words are taken rarest first while
+        the chunks they are in add up to fewer than ``CANDIDATES``, and at most
+        ``MAX_CANDIDATES`` chunks are scored. A chunk with only common words of the question
+        (which add little to a BM25 score) is then not scored; below that many matches the
+        result is exact."""
         words = query_words(text)
         if not words or k <= 0:
             return []
         rows = self._all("""
             WITH q AS MATERIALIZED (  -- the question, parsed once per configuration
-              SELECT cfg, to_tsquery(cfg, %(q)s) AS query,
-                     tsvector_to_array(to_tsvector(cfg, %(t)s)) AS lexemes
+              SELECT cfg, tsvector_to_array(to_tsvector(cfg, %(t)s)) AS lexemes
               FROM unnest(%(cfgs)s::regconfig[]) AS cfg),
-            m AS MATERIALIZED (  -- (chunk, matched lexeme, its frequency) from the GIN matches
+            df AS MATERIALIZED (
+              SELECT l.lexeme, l.df::float8 AS n,
+                     sum(l.df) OVER (ORDER BY l.df, l.lexeme) - l.df AS rarer
+              FROM {s}.lexemes l WHERE l.lexeme IN (SELECT unnest(lexemes) FROM q)),
+            pick AS MATERIALIZED (  -- per configuration: its rare words as a tsquery
+              SELECT q.cfg, q.lexemes, (SELECT string_agg(
+                                    '''' || replace(d.lexeme, '''', '''''') || '''', ' | ')
+                                  FROM df d WHERE d.lexeme = ANY(q.lexemes)
+                                  AND d.rarer < %(budget)s)::tsquery AS query
+              FROM q),
+            m AS MATERIALIZED (  -- (chunk, matched word, its frequency) of the candidates
               SELECT c.chunk_id, length(c.tsv)::float8 AS len, u.lexeme,
                      coalesce(array_length(u.positions, 1), 1)::float8 AS tf
-              FROM q CROSS JOIN LATERAL (SELECT chunk_id, tsv FROM {s}.chunks
-                                         WHERE ts_config = q.cfg AND tsv @@ q.query) AS c
+              FROM pick CROSS JOIN LATERAL (
+                     SELECT chunk_id, tsv FROM {s}.chunks
+                     WHERE ts_config = pick.cfg AND tsv @@ pick.query
+                     LIMIT %(cap)s) AS c
               CROSS JOIN LATERAL unnest(c.tsv) AS u
-              WHERE u.lexeme = ANY(q.lexemes)),
-            df AS (SELECT lexeme, count(*)::float8 AS n FROM m GROUP BY lexeme),
+              WHERE pick.query IS NOT NULL AND u.lexeme = ANY(pick.lexemes)),
             corpus AS (SELECT chunks::float8 AS n,
                               greatest(lexemes::float8 / greatest(chunks, 1), 1) AS avgdl
                        FROM {s}.meta)
@@ -138,8 +156,8 @@ class PostgresStore:
                      AS score
             FROM m JOIN df USING (lexeme) CROSS JOIN corpus
             GROUP BY m.chunk_id ORDER BY score DESC, m.chunk_id LIMIT %(k)s""",
-            {"q": " | ".join(words), "t": " ".join(words), "k": k,
-             "cfgs": list(LEXICAL_CONFIGS)})
+            {"t": " ".join(words), "k": k, "cfgs": list(LEXICAL_CONFIGS),
+             "budget": CANDIDATES, "cap": MAX_CANDIDATES})
         return [(i, float(score)) for i, score in rows if score > 0]
 
     def lexical_coverage(self, text: str) -> float:
@@ -149,17 +167,13 @@ class PostgresStore:
         if not words:
             return 0.0
         rows = self._all("""
-            SELECT w, numnode(to_tsquery('german', w)) > 0
-                      AND numnode(to_tsquery('english', w)) > 0 AS content,
-                   EXISTS (SELECT 1 FROM {s}.chunks c
-                           WHERE (c.ts_config = 'german'::regconfig
-                                  AND c.tsv @@ to_tsquery('german', w))
-                              OR (c.ts_config = 'english'::regconfig
-                                  AND c.tsv @@ to_tsquery('english', w))
-                              OR (c.ts_config NOT IN ('german'::regconfig, 'english'::regconfig)
-                                  AND c.tsv @@ to_tsquery('simple', w))) AS known
-            FROM unnest(%s::text[]) AS w""", (words,))
-        content = [known for _, is_content, known in rows if is_content]
+            SELECT numnode(to_tsquery('german', w)) > 0
+                     AND numnode(to_tsquery('english', w)) > 0 AS content,
+                   EXISTS (SELECT 1 FROM unnest(%(cfgs)s::regconfig[]) AS cfg
+                           JOIN {s}.lexemes l
+                             ON l.lexeme = ANY(tsvector_to_array(to_tsvector(cfg, w)))) AS known
+            FROM unnest(%(w)s::text[]) AS w""", {"w": words, "cfgs": list(LEXICAL_CONFIGS)})
+        content = [known for is_content, known in rows if is_content]
         return sum(content) / len(content) if content else 0.0
 
     def score(self, ids: Sequence[str], vector: np.ndarray) -> list[float]:
