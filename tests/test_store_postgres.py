@@ -310,3 +310,34 @@ def test_demo_corpus_retrieval_matches_the_faiss_store(tmp_path: Path) -> None:
         if store == "postgres":
             assistant.store.close(stop=True)  # type: ignore[union-attr]
     assert abs(scores["postgres"]["hit@5"] - scores["faiss"]["hit@5"]) <= 0.02, scores
+
+
+def test_document_frequencies_follow_every_write(backend: PostgresBackend) -> None:
+    from qa.testing import CONTRACT_TEXTS, make_document, make_record
+
+    recs = StoreContract().records()
+    _write(backend, recs)
+    _write(backend, [], delete=[recs[1].document.doc_id])
+    changed = make_record(make_document(CONTRACT_TEXTS["a.txt"] + " Die Cloud wächst.", "a.txt"),
+                          FakeEmbedder(dim=StoreContract.dim))
+    _write(backend, [changed, recs[2]], delete=[recs[0].document.doc_id])
+    s = f'"{backend.schema}"'
+    conn = backend.connect()
+    kept = dict(conn.execute(f"SELECT lexeme, df FROM {s}.lexemes").fetchall())
+    counted = dict(conn.execute(f"SELECT u.lexeme, count(*) FROM {s}.chunks c, unnest(c.tsv) u "
+                                "GROUP BY u.lexeme").fetchall())
+    conn.close()
+    assert kept == counted and "cloud" in kept
+
+
+def test_lexical_candidates_come_from_the_rarest_words(backend: PostgresBackend,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.stores.postgres import store as reading
+
+    recs = StoreContract().records()
+    store = _write(backend, recs)
+    exact = store.lexical_search("Prozent Hongkong", 10)
+    monkeypatch.setattr(reading, "CANDIDATES", 1)  # only the rarest word gathers candidates
+    pruned = store.lexical_search("Prozent Hongkong", 10)
+    assert pruned[0] == exact[0] and len(pruned) < len(exact)
+    assert store.chunks_by_id([pruned[0][0]])[0].doc_id == recs[2].document.doc_id
