@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from qa.stores.postgres.backend import PostgresBackend
 
 _MAX_EF_SEARCH = 1000  # pgvector's limit; a larger k is answered by an exact scan
-CANDIDATES = 5000  # lexical search: the rare words of a question, up to this many chunks ...
-MAX_CANDIDATES = 20000  # ... and never more than this many scored (per configuration)
+CANDIDATES = 2000  # lexical search: the rare words of a question, up to this many chunks ...
+MAX_CANDIDATES = 10000  # ... and never more than this many scored (per configuration)
 _WORD = re.compile(r"[^\W_]+", re.U)
 
 
@@ -145,8 +145,10 @@ class PostgresStore:
                      SELECT chunk_id, tsv FROM {s}.chunks
                      WHERE ts_config = pick.cfg AND tsv @@ pick.query
                      LIMIT %(cap)s) AS c
-              CROSS JOIN LATERAL unnest(c.tsv) AS u
-              WHERE pick.query IS NOT NULL AND u.lexeme = ANY(pick.lexemes)),
+              -- only the question's words of each chunk: marked with weight A, kept, unnested
+              CROSS JOIN LATERAL unnest(ts_filter(setweight(c.tsv, 'A', pick.lexemes), '{a}'))
+                AS u
+              WHERE pick.query IS NOT NULL),
             corpus AS (SELECT chunks::float8 AS n,
                               greatest(lexemes::float8 / greatest(chunks, 1), 1) AS avgdl
                        FROM {s}.meta)
