@@ -4,12 +4,12 @@
 >>> assistant = Assistant.load()                       # doctest: +SKIP
 >>> assistant.ask("Welche Rechenzentren plant Alibaba?").text  # doctest: +SKIP
 
-Importing qa is cheap: torch, faiss, llama.cpp and gradio load on first use.
+Importing qa is cheap: torch, faiss, llama.cpp, psycopg and gradio load on first use.
 """
 
 from qa.assistant import Assistant, Done, Retrieved, Token, ingest
 from qa.config import Settings
-from qa.errors import IndexMismatchError, InputError, ModelError, QAError
+from qa.errors import IndexMismatchError, InputError, ModelError, QAError, StoreUnavailableError
 from qa.types import Answer, Chunk, Citation, Document, Hit, Passage, Timings
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "QAError",
     "Retrieved",
     "Settings",
+    "StoreUnavailableError",
     "Timings",
     "Token",
     "ingest",
