@@ -14,7 +14,7 @@ a first write, another schema version or dimension) loads fresh tables and swaps
 end; readers wait only for the swap, not for the load. ``lock`` is a session advisory lock, so
 a killed ingest releases it with its connection, and its transaction rolls back.
 
-The price: HNSW search is approximate (``hnsw.ef_search`` is raised to ``k``); BM25 reads every
+The price: HNSW search is approximate (``hnsw.ef_search`` 200, or ``k`` when larger); BM25 reads every
 chunk that has a word of the question (a very common word costs time on a large corpus); and
 one ``Store`` is one connection, whose queries are serialised across threads (a worker per
 process scales; threads in one process do not).
