@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa import registry
 from qa.config import Settings
 from qa.corpus import Skipped, load_corpus
-from qa import registry
 from qa.embedders import Embedder
 from qa.errors import InputError, QAError
 from qa.evidence import EvidenceConfig, evidence_queries, select_evidence

@@ -30,17 +30,18 @@ class Retriever(Protocol):
     def retrieve(self, question: str, k: int) -> list[Hit]: ...
 
 
-def rrf_fuse(rankings: list[list[tuple[int, float]]], weights: list[float],
-             k: int = 60) -> list[tuple[int, float]]:
-    """Weighted reciprocal rank fusion of several ``[(row, score)]`` rankings.
+def rrf_fuse(rankings: list[list[tuple[str, float]]], weights: list[float],
+             k: int = 60) -> list[tuple[str, float]]:
+    """Weighted reciprocal rank fusion of several ``[(id, score)]`` rankings. Ties keep the
+    order in which ids were first seen (the first ranking's order first).
 
-    >>> rrf_fuse([[(1, .9), (2, .5)], [(2, 7.0), (3, 1.0)]], [1.0, 1.0], k=60)[0][0]
-    2
+    >>> rrf_fuse([[("a", .9), ("b", .5)], [("b", 7.0), ("c", 1.0)]], [1.0, 1.0], k=60)[0][0]
+    'b'
     """
-    fused: dict[int, float] = {}
+    fused: dict[str, float] = {}
     for ranking, w in zip(rankings, weights, strict=True):
-        for rank, (row, _) in enumerate(ranking, start=1):
-            fused[row] = fused.get(row, 0.0) + w / (k + rank)
+        for rank, (key, _) in enumerate(ranking, start=1):
+            fused[key] = fused.get(key, 0.0) + w / (k + rank)
     return sorted(fused.items(), key=lambda x: -x[1])
 
 

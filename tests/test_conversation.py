@@ -129,9 +129,9 @@ def test_assistant_uses_the_rewrite(tmp_path) -> None:
     from qa.assistant import Assistant, Retrieved
     from qa.config import Settings
     from qa.indexing import update_index
+    from qa.retrieval import HybridRetriever
     from qa.stores.base import IndexConfig
     from qa.stores.faiss import load_index
-    from qa.retrieval import HybridRetriever
     from qa.testing import FakeEmbedder
     from qa.types import Document
 

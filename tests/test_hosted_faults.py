@@ -21,9 +21,9 @@ from qa.assistant import Assistant, ingest, make_generator
 from qa.config import Settings
 from qa.errors import GenerationError
 from qa.generators.openai import OpenAIGenerator, make_hosted_generator, retry_after
+from qa.retrieval import HybridRetriever
 from qa.stores.base import IndexConfig
 from qa.stores.faiss import load_index
-from qa.retrieval import HybridRetriever
 from qa.testing import FakeEmbedder, FakeGenerator
 
 KEY = "sk-test-SECRET123"

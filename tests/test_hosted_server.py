@@ -20,9 +20,9 @@ from qa.assistant import Assistant, ingest
 from qa.config import Settings
 from qa.errors import ModelError
 from qa.generators.openai import OpenAIGenerator
+from qa.retrieval import HybridRetriever
 from qa.stores.base import IndexConfig
 from qa.stores.faiss import load_index
-from qa.retrieval import HybridRetriever
 from qa.testing import FakeEmbedder
 
 pytestmark = pytest.mark.server

@@ -11,7 +11,6 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol, TypedDict
 
 
-
 class Message(TypedDict):
     role: str  # "system" | "user" | "assistant"
     content: str
