@@ -341,3 +341,25 @@ def test_lexical_candidates_come_from_the_rarest_words(backend: PostgresBackend,
     pruned = store.lexical_search("Prozent Hongkong", 10)
     assert pruned[0] == exact[0] and len(pruned) < len(exact)
     assert store.chunks_by_id([pruned[0][0]])[0].doc_id == recs[2].document.doc_id
+
+
+def test_one_process_asks_whether_an_index_exists_then_builds_and_reads_it(
+        server_url: str) -> None:
+    """The UI's first start on a new database: ``exists()`` opens the reading connection
+    before the vector extension exists; after the first write that connection must read
+    vectors (it failed with "cannot adapt type 'ndarray'" before the reader was reset)."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    from qa.testing import StoreContract
+
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS qa_fresh")
+        admin.execute("CREATE DATABASE qa_fresh")
+    backend = PostgresBackend.at(make_conninfo(server_url, dbname="qa_fresh"))
+    contract = StoreContract()
+    assert not backend.exists()
+    store = contract.write(backend, contract.records())
+    q = contract.records("a.txt")[0].chunk_vectors[0]
+    assert store.search(q, 1)[0][1] > 0.99
+    backend.close()

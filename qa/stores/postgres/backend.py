@@ -195,6 +195,11 @@ class PostgresBackend:
         except psycopg.OperationalError as e:
             raise StoreUnavailableError(f"writing to {self.where} failed "
                                         f"({_first_line(e)}); nothing was changed") from e
+        if self._reader is not None:
+            # the reading connection may predate the vector extension (opened to ask whether
+            # an index exists, before the first write created it) or the tables a replace
+            # swapped in: the next read opens a fresh one
+            self._reader.reset()
 
 
 def _embedded_server(data_dir: Path) -> Any:
