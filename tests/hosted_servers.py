@@ -128,6 +128,11 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_json(404, {"error": {"message": f"no route {self.path}"}})
 
+    route = "/v1/chat/completions"  # the one POST route; the embeddings fake serves another
+
+    def respond(self, behaviour: Any, body: dict[str, Any]) -> None:
+        behaviour(self)
+
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
@@ -136,25 +141,37 @@ class _Handler(BaseHTTPRequestHandler):
             s.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
                                "t": time.monotonic()})
             behaviour = s.script[min(len(s.requests) - 1, len(s.script) - 1)]
-        if self.path != "/v1/chat/completions":
-            self.send_json(404, {"error": {"message": f"no route {self.path}"}})
-            return
+            s.in_flight += 1
+            s.max_in_flight = max(s.max_in_flight, s.in_flight)
         try:
-            behaviour(self)
+            if self.path != self.route:
+                self.send_json(404, {"error": {"message": f"no route {self.path}"}})
+                return
+            if s.delay:
+                time.sleep(s.delay)
+            self.respond(behaviour, body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        finally:
+            with s.lock:
+                s.in_flight -= 1
 
 
 class _Server(ThreadingHTTPServer):
+    """A fake OpenAI-compatible server answering its route by the next behaviour of
+    ``script`` (the last repeats); ``handler`` picks the route (chat by default)."""
+
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, script: Sequence[Behaviour], models: Sequence[str]) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.script, self.models = list(script), list(models)
+    def __init__(self, script: Sequence[Any], models: Sequence[str],
+                 handler: type[_Handler] = _Handler, delay: float = 0.0) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.script, self.models, self.delay = list(script), list(models), delay
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
+        self.in_flight = self.max_in_flight = 0
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # clients that hang up (as the tests make them) are not errors here

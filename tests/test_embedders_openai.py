@@ -27,12 +27,13 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from hosted_servers import _Handler as ChatHandler
+from hosted_servers import _Server
 
 from qa import registry
 from qa.config import Settings
@@ -115,69 +116,13 @@ def raw(body: bytes, content_type: str = "text/html") -> Behaviour:
     return run
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
+class _Handler(ChatHandler):
+    """The embeddings route of the shared fake server; a behaviour gets the input texts."""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
-        pass
+    route = "/v1/embeddings"
 
-    def send_json(self, code: int, obj: Any, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(obj).encode()  # NaN is written as NaN, as a careless server would
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:  # noqa: N802
-        if self.path == "/v1/models":
-            self.send_json(200, {"object": "list", "data": [
-                {"id": m, "object": "model", "created": 0, "owned_by": "test"}
-                for m in self.server.models]})
-        else:
-            self.send_json(404, {"error": {"message": f"no route {self.path}"}})
-
-    def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}")
-        s = self.server
-        with s.lock:
-            s.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
-                               "t": time.monotonic()})
-            behaviour = s.script[min(len(s.requests) - 1, len(s.script) - 1)]
-            s.in_flight += 1
-            s.max_in_flight = max(s.max_in_flight, s.in_flight)
-        try:
-            if self.path != "/v1/embeddings":
-                self.send_json(404, {"error": {"message": f"no route {self.path}"}})
-                return
-            if s.delay:
-                time.sleep(s.delay)
-            behaviour(self, list(body.get("input") or []))
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-        finally:
-            with s.lock:
-                s.in_flight -= 1
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, script: Sequence[Behaviour], models: Sequence[str], delay: float) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.script, self.models, self.delay = list(script), list(models), delay
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        self.stopping = threading.Event()
-        self.in_flight = self.max_in_flight = 0
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients that hang up (as the tests make them) are not errors here
+    def respond(self, behaviour: Any, body: dict[str, Any]) -> None:
+        behaviour(self, list(body.get("input") or []))
 
 
 class FakeServer:
@@ -185,7 +130,7 @@ class FakeServer:
 
     def __init__(self, *script: Behaviour, models: Sequence[str] = (MODEL,),
                  delay: float = 0.0) -> None:
-        self._server = _Server(script or [ok()], models, delay)
+        self._server = _Server(script or [ok()], models, _Handler, delay)
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
         threading.Thread(target=self._server.serve_forever, daemon=True,
                          kwargs={"poll_interval": 0.05}).start()
