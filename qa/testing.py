@@ -113,13 +113,11 @@ CONTRACT_TEXTS = {
 class StoreContract:
     """Contract of ``qa.stores.base.StoreBackend`` and the ``Store`` it opens.
 
-    Provide a ``backend`` fixture (a fresh, empty backend per test) and ``reopen(backend)``:
-    a second backend object on the same location (another process would see the same)."""
+    Provide two fixtures: ``backend`` (a fresh, empty backend per test) and ``reopen`` (a
+    function giving a second backend object on the same location, as another process would
+    open it)."""
 
     dim = 32
-
-    def reopen(self, backend: Any) -> Any:
-        raise NotImplementedError
 
     @staticmethod
     def config(**changes: Any) -> IndexConfig:
@@ -276,10 +274,10 @@ class StoreContract:
         assert store.chunks_of(old.document.doc_id) == []
         assert store.manifest["chunks"] == len(new.chunks)
 
-    def test_reload_round_trip(self, backend: Any) -> None:
+    def test_reload_round_trip(self, backend: Any, reopen: Any) -> None:
         recs = self.records()
         store = self.write(backend, recs)
-        other = self.reopen(backend).open(self.config())
+        other = reopen(backend).open(self.config())
         q = recs[0].chunk_vectors[0]
         assert other.search(q, 5) == pytest_approx_ranked(store.search(q, 5))
         assert other.list_documents() == store.list_documents()

@@ -3,6 +3,7 @@ it has: versions that readers keep while a writer replaces them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,9 @@ class TestFaissStoreContract(StoreContract):
     def backend(self, tmp_path: Path) -> FaissBackend:
         return FaissBackend(tmp_path / "index")
 
-    def reopen(self, backend: FaissBackend) -> FaissBackend:
-        return FaissBackend(backend.index_dir)
+    @pytest.fixture
+    def reopen(self) -> Callable[[FaissBackend], FaissBackend]:
+        return lambda backend: FaissBackend(backend.index_dir)
 
 
 def test_a_reader_keeps_its_version_while_a_writer_replaces_it(tmp_path: Path) -> None:

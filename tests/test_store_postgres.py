@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +45,9 @@ def backend(server_url: str) -> Iterator[PostgresBackend]:
 
 
 class TestPostgresStoreContract(StoreContract):
-    def reopen(self, backend: PostgresBackend) -> PostgresBackend:
-        return PostgresBackend.at(backend.url, schema=backend.schema)
+    @pytest.fixture
+    def reopen(self) -> Callable[[PostgresBackend], PostgresBackend]:
+        return lambda backend: PostgresBackend.at(backend.url, schema=backend.schema)
 
 
 def _write(backend: PostgresBackend, records: Any, **kw: Any) -> Any:
