@@ -92,10 +92,9 @@ class FaissIndex:
 
     @functools.cached_property
     def sentences_by_doc(self) -> dict[str, list[int]]:
-        out: dict[str, list[int]] = {}
-        for i, u in enumerate(self.sentences):
-            out.setdefault(u.doc_id, []).append(i)
-        return out
+        from qa.evidence import sentences_by_doc
+
+        return sentences_by_doc(self.sentences)
 
     @functools.cached_property
     def _chunk_rows(self) -> dict[str, int]:
@@ -175,10 +174,6 @@ class FaissIndex:
             sents = self.sentences_of(d.doc_id)
             yield DocumentRecord(d, chunks, self.vectors[[crow[c.chunk_id] for c in chunks]],
                                  sents, self.sentence_vectors[[srow[u.sentence_id] for u in sents]])
-
-    @property
-    def config(self) -> IndexConfig:
-        return IndexConfig(**self.manifest["config"])
 
     @property
     def dense(self):  # noqa: ANN201 - VectorIndex
@@ -466,6 +461,7 @@ class FaissBackend:
 
     def __init__(self, index_dir: Path | str) -> None:
         self.index_dir = Path(index_dir)
+        self._opened: FaissIndex | None = None  # the last version opened: write reuses it
 
     def __repr__(self) -> str:
         return f"FaissBackend({str(self.index_dir)!r})"
@@ -477,7 +473,19 @@ class FaissBackend:
         return current_version(self.index_dir) is not None
 
     def open(self, expect: IndexConfig | None = None) -> FaissIndex:
-        return load_index(self.index_dir, expect)
+        self._opened = load_index(self.index_dir, expect)
+        return self._opened
+
+    def _current(self, config: IndexConfig) -> FaissIndex:
+        """The current version for a write: the one last opened when it is still current (an
+        ingest opens it to compare the documents, then writes), else read now."""
+        opened = self._opened
+        if opened is None or opened.directory != current_version(self.index_dir):
+            return load_index(self.index_dir, config)
+        mismatch = config_mismatch(opened.manifest["config"], config, f"{self.index_dir}/")
+        if mismatch is not None:
+            raise mismatch
+        return opened
 
     def lock(self) -> contextlib.AbstractContextManager[None]:
         return _writer_lock(self.index_dir)
@@ -489,7 +497,7 @@ class FaissBackend:
         self.index_dir.mkdir(parents=True, exist_ok=True)
         kept: list[DocumentRecord] = []
         if not replace and self.exists():
-            old = load_index(self.index_dir, config)
+            old = self._current(config)
             if old.manifest.get("dim") != dim and old.documents:
                 raise IndexMismatchError(
                     f"index in {self.index_dir}/ has vectors of dimension "
@@ -500,6 +508,7 @@ class FaissBackend:
         records = [new.pop(r.document.doc_id, r) for r in kept
                    if r.document.doc_id not in gone]
         records += [r for r in upserts if r.document.doc_id in new]
+        self._opened = None  # superseded: let the old version go
         _write_version(self.index_dir, config, dim, records)
 
 
