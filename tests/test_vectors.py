@@ -107,3 +107,16 @@ def test_load_refuses_what_is_not_an_index(tmp_path) -> None:
     (tmp_path / VectorIndex.FILE).write_bytes(b"not a faiss index")
     with pytest.raises(ValueError, match="not a readable FAISS index"):
         VectorIndex.load(tmp_path)
+
+
+def test_built_from_a_memory_map_and_saved_under_another_name(tmp_path) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(3)
+    corpus = rng.standard_normal((300, 16)).astype(np.float32)
+    corpus /= np.linalg.norm(corpus, axis=1, keepdims=True)
+    np.save(tmp_path / "v.npy", corpus)
+    index = VectorIndex.build(np.load(tmp_path / "v.npy", mmap_mode="r"))
+    index.save(tmp_path, "other.faiss")
+    again = VectorIndex.load(tmp_path, "other.faiss")
+    assert len(again) == 300 and np.array_equal(again.vectors([7]), corpus[[7]])
+    with pytest.raises(ValueError, match=r"dense\.faiss is missing"):
+        VectorIndex.load(tmp_path)

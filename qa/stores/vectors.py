@@ -25,6 +25,7 @@ HNSW_M = 32  # graph neighbours per vector (2 * M on the bottom layer)
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96  # candidates kept while searching; raised to k when k is larger
 SMALL_BATCH = 16  # fewer queries than this are searched on one thread
+ADD_BLOCK = 65_536  # rows added to the index at a time while building
 
 
 class VectorIndex:
@@ -46,7 +47,8 @@ class VectorIndex:
         """
         import faiss
 
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if not isinstance(vectors, np.ndarray):
+            vectors = np.asarray(vectors, dtype=np.float32)
         if kind == "auto":
             kind = "flat" if len(vectors) <= flat_max else "hnsw"
         index: Any
@@ -58,8 +60,8 @@ class VectorIndex:
             index.hnsw.efSearch = ef_search
         else:
             raise ValueError(f"unknown vector index kind {kind!r} (flat, hnsw or auto)")
-        if len(vectors):
-            index.add(vectors)
+        for s in range(0, len(vectors), ADD_BLOCK):  # a memory-mapped array is read block by block
+            index.add(np.ascontiguousarray(vectors[s:s + ADD_BLOCK], dtype=np.float32))
         return cls(index)
 
     def __len__(self) -> int:
@@ -119,24 +121,24 @@ class VectorIndex:
             raise IndexError(f"rows outside 0..{len(self) - 1}")
         return self.index.reconstruct_batch(rows)
 
-    def save(self, directory: Path) -> None:
+    def save(self, directory: Path, name: str = FILE) -> None:
         import faiss
 
-        faiss.write_index(self.index, str(directory / self.FILE))
+        faiss.write_index(self.index, str(directory / name))
 
     @classmethod
-    def load(cls, directory: Path) -> VectorIndex:
-        """Read ``dense.faiss`` (either kind; HNSW keeps its ``efSearch``); ``ValueError`` when
-        it is missing or not a FAISS index (faiss itself raises ``RuntimeError`` with a C++
-        trace in the message)."""
+    def load(cls, directory: Path, name: str = FILE) -> VectorIndex:
+        """Read ``name`` (``dense.faiss``; either kind, HNSW keeps its ``efSearch``);
+        ``ValueError`` when it is missing or not a FAISS index (faiss itself raises
+        ``RuntimeError`` with a C++ trace in the message)."""
         import faiss
 
-        path = directory / cls.FILE
+        path = directory / name
         if not path.is_file() or path.stat().st_size == 0:
-            raise ValueError(f"{cls.FILE} is missing or empty")
+            raise ValueError(f"{name} is missing or empty")
         try:
             index = faiss.read_index(str(path))
         except RuntimeError as e:
             first = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-            raise ValueError(f"{cls.FILE} is not a readable FAISS index ({first[:200]})") from e
+            raise ValueError(f"{name} is not a readable FAISS index ({first[:200]})") from e
         return cls(index)
