@@ -1,7 +1,7 @@
 """The FAISS store: documents, chunks, sentences and their vectors in files, FAISS and BM25 beside.
 
 The embedded default (``store = "faiss"``): no server, one process, exact search. Layout of
-``index/``::
+``index/`` (``qa.stores.versions``)::
 
     CURRENT              name of the active version (replaced atomically)
     v-<stamp>/           manifest.json docs.jsonl chunks.jsonl vectors.npy dense.faiss lexical/
@@ -22,14 +22,11 @@ one machine holds it all; ``qa.stores.postgres`` is the way past both.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
-import hashlib
 import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -47,6 +44,15 @@ from qa.stores.base import (
     Ranked,
     config_mismatch,
     manifest_documents,
+)
+from qa.stores.versions import (
+    cleanup,
+    current_version,
+    new_version_folder,
+    pin,
+    publish,
+    verify_files,
+    writer_lock,
 )
 from qa.types import Chunk, Document, Sentence
 
@@ -74,7 +80,7 @@ class FaissIndex:
         self._by_source = {d.source: d for d in documents}
         self._dense = None
         self._lexical = None
-        fd = _pin(directory)  # writers keep this version while this object lives
+        fd = pin(directory)  # writers keep this version while this object lives
         if fd is not None:
             weakref.finalize(self, os.close, fd)
 
@@ -203,7 +209,7 @@ class FaissIndex:
         checksums first, any failure of the reader is the corrupt-index error, and its row
         count must be the number of chunks."""
         try:
-            _verify_files(self.directory, self.manifest, only=name)
+            verify_files(self.directory, self.manifest, only=name)
             part = load(self.directory)
         except Exception as e:  # noqa: BLE001 - faiss, bm25s and numpy fail in many ways on bad bytes
             raise self._corrupt(f"{name.rstrip('/')}: {e}") from e
@@ -217,87 +223,6 @@ class FaissIndex:
 LAZY_PARTS = ("dense.faiss", "lexical/")  # loaded (and verified) on first use
 
 
-def _digest(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def _seal(version: Path) -> None:
-    """Record the size and sha256 of every file of a version being written in its manifest
-    (``files``): a reader can then tell a complete, unaltered version from a truncated, garbled
-    or swapped one before trusting it."""
-    path = version / "manifest.json"
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    manifest["files"] = {f.relative_to(version).as_posix(): {"bytes": f.stat().st_size,
-                                                             "sha256": _digest(f)}
-                         for f in sorted(version.rglob("*"))
-                         if f.is_file() and f.name != "manifest.json"}
-    path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
-
-
-def _verify_files(version: Path, manifest: dict[str, Any], only: str | None = None,
-                  skip: Sequence[str] = ()) -> None:
-    """``ValueError`` naming the first file that is missing or differs from the manifest's
-    record; ``only``/``skip`` select files by path prefix. Versions written before checksums
-    were recorded have no ``files`` and pass."""
-    files = manifest.get("files")
-    if files is None:
-        return
-    if not isinstance(files, dict):
-        raise ValueError("manifest files record is not a table")
-    for name, want in files.items():
-        if (only is not None and not name.startswith(only)) or name.startswith(tuple(skip)):
-            continue
-        path = version / name
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise ValueError(f"{name} is missing") from None
-        if size != want["bytes"]:
-            raise ValueError(f"{name} has {size:,} bytes, the manifest says {want['bytes']:,}")
-        if _digest(path) != want["sha256"]:
-            raise ValueError(f"{name} does not match its checksum")
-
-
-def _pin(version: Path) -> int | None:
-    """A shared lock on a version folder, held while an ``Index`` uses it: the writer does not
-    prune a version a live reader holds (``_prune``), so a long-running process can still load
-    the dense and lexical parts after later ingests."""
-    try:
-        fd = os.open(version, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
-
-
-def _prune(index_dir: Path, keep: int = 2) -> None:
-    """Remove versions older than the newest ``keep``, except those a live reader pins."""
-    versions = sorted((p for p in index_dir.glob("v-*") if p.is_dir()),
-                      key=lambda p: p.stat().st_mtime)
-    for stale in versions[:-keep]:
-        try:
-            fd = os.open(stale, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            log.info("keeping %s: a running process still reads it", stale.name)
-            os.close(fd)
-            continue
-        try:
-            shutil.rmtree(stale, ignore_errors=True)
-        finally:
-            os.close(fd)
-
-
-
-
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -307,28 +232,6 @@ def _write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     with path.open("w", encoding="utf-8") as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-
-
-def current_version(index_dir: Path) -> Path | None:
-    """The active version folder, or None when there is no index at all (no ``CURRENT``).
-
-    A ``CURRENT`` that cannot be read or names no version folder is a corrupt index
-    (``IndexMismatchError``), not a missing one: rebuilding the whole index silently from the
-    corpus would hide the damage and can take long."""
-    pointer = index_dir / "CURRENT"
-    if not pointer.is_file():
-        return None
-    try:
-        name = pointer.read_bytes().decode("utf-8").strip()
-    except (OSError, UnicodeDecodeError) as e:
-        raise IndexMismatchError(f"index in {index_dir}/ is corrupt (CURRENT is unreadable: "
-                                 f"{e}); {REBUILD_HINT}") from e
-    version = index_dir / name
-    if not name.startswith("v-") or "/" in name or not version.is_dir():
-        shown = name if len(name) <= 80 and name.isprintable() else repr(name[:80])
-        raise IndexMismatchError(f"index in {index_dir}/ is corrupt (CURRENT names {shown}, "
-                                 f"which is not a version folder); {REBUILD_HINT}")
-    return version
 
 
 def load_index(index_dir: Path, expect: IndexConfig | None = None) -> FaissIndex:
@@ -342,7 +245,7 @@ def load_index(index_dir: Path, expect: IndexConfig | None = None) -> FaissIndex
         if manifest.get("format") != FORMAT:
             raise IndexMismatchError(f"index in {index_dir}/ has format {manifest.get('format')},"
                                      f" this qa reads {FORMAT}; {REBUILD_HINT}")
-        _verify_files(version, manifest, skip=LAZY_PARTS)
+        verify_files(version, manifest, skip=LAZY_PARTS)
         documents = [Document(**d) for d in _read_jsonl(version / "docs.jsonl")]
         chunks = [Chunk(**c) for c in _read_jsonl(version / "chunks.jsonl")]
         vectors = np.load(version / "vectors.npy", mmap_mode="r")  # read on demand
@@ -360,19 +263,6 @@ def load_index(index_dir: Path, expect: IndexConfig | None = None) -> FaissIndex
         if mismatch is not None:
             raise mismatch
     return FaissIndex(version, manifest, documents, chunks, vectors, sentences, sentence_vectors)
-
-
-@contextlib.contextmanager
-def _writer_lock(index_dir: Path) -> Iterator[None]:
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 
 
 def stemmer_language(documents: Sequence[Document]) -> str:
@@ -403,7 +293,7 @@ def _write_version(index_dir: Path, config: IndexConfig, dim: int,
     sentences = [u for r in records for u in r.sentences]
     vectors = _stack([r.chunk_vectors for r in records], dim)
     sentence_vectors = _stack([r.sentence_vectors for r in records], dim)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=index_dir))
+    tmp = new_version_folder(index_dir)
     try:
         _write_jsonl(tmp / "docs.jsonl", [asdict(d) for d in documents])
         _write_jsonl(tmp / "chunks.jsonl", [asdict(c) for c in chunks])
@@ -427,26 +317,11 @@ def _write_version(index_dir: Path, config: IndexConfig, dim: int,
             "documents": manifest_documents(records),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
-        _seal(tmp)
-        for f in tmp.rglob("*"):
-            if f.is_file():
-                with open(f, "rb") as fh:
-                    os.fsync(fh.fileno())
-        name = "v-" + time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
-        tmp.rename(index_dir / name)
-        pointer = index_dir / "CURRENT.tmp"
-        pointer.write_text(name)
-        with open(pointer, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(pointer, index_dir / "CURRENT")
+        publish(tmp, index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    # keep the previous version for readers that still have it open; drop older ones unless
-    # a live reader pins them
-    _prune(index_dir)
-    for tmpdir in index_dir.glob(".tmp-*"):  # left by a crashed writer (we hold the lock)
-        shutil.rmtree(tmpdir, ignore_errors=True)
+    cleanup(index_dir)
 
 
 def _stack(parts: Sequence[np.ndarray], dim: int) -> np.ndarray:
@@ -488,7 +363,7 @@ class FaissBackend:
         return opened
 
     def lock(self) -> contextlib.AbstractContextManager[None]:
-        return _writer_lock(self.index_dir)
+        return writer_lock(self.index_dir)
 
     def write(self, config: IndexConfig, dim: int, upserts: Sequence[DocumentRecord],
               delete: Sequence[str] = (), replace: bool = False) -> None:
