@@ -6,6 +6,7 @@ generator, the CLI in-process with them patched in (no model is loaded).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -59,9 +60,11 @@ def _lexical_npy(version: Path) -> None:
 
 
 def _shift_chunk_text(version: Path) -> None:
-    rows = [json.loads(line) for line in (version / "chunks.jsonl").read_text().splitlines()]
-    rows[0]["text"], rows[1]["text"] = rows[1]["text"], rows[0]["text"]
-    (version / "chunks.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(version / "rows.sqlite")) as db, db:
+        (a,), (b,) = db.execute("SELECT text FROM chunks WHERE row < 2 ORDER BY row")
+        db.executemany("UPDATE chunks SET text = ? WHERE row = ?", [(b, 0), (a, 1)])
 
 
 DAMAGE = {
@@ -75,6 +78,9 @@ DAMAGE = {
     "faiss with fewer rows than chunks": _faiss_rows(10),
     "garbled vectors.npy": _flip_byte("vectors.npy"),
     "swapped chunk texts": _shift_chunk_text,
+    "garbled rows.sqlite": _flip_byte("rows.sqlite"),
+    "missing rows.sqlite": lambda v: (v / "rows.sqlite").unlink(),
+    "garbled sentences.faiss": _flip_byte("sentences.faiss"),
 }
 
 
@@ -111,7 +117,8 @@ def test_checks_hold_for_an_index_without_checksums(settings: Settings, damage: 
 def test_the_manifest_records_a_checksum_per_file(settings: Settings) -> None:
     version = _build(settings)
     files = json.loads((version / "manifest.json").read_text())["files"]
-    assert {"docs.jsonl", "chunks.jsonl", "vectors.npy", "dense.faiss"} <= set(files)
+    assert {"rows.sqlite", "vectors.npy", "sentence_vectors.npy", "dense.faiss",
+            "sentences.faiss"} <= set(files)
     assert any(name.startswith("lexical/") for name in files)
     assert all(len(f["sha256"]) == 64 and f["bytes"] > 0 for f in files.values())
 

@@ -73,8 +73,13 @@ def test_corrupt_index_is_reported(settings: Settings) -> None:
     ingest(settings, embedder=FakeEmbedder())
     version = current_version(settings.index_dir)
     assert version is not None
-    (version / "chunks.jsonl").write_text("{not json")
+    (version / "rows.sqlite").write_bytes(b"not a database")
     with pytest.raises(IndexMismatchError, match="corrupt"):
+        load_index(settings.index_dir)
+    manifest = json.loads((version / "manifest.json").read_text())
+    del manifest["files"]  # without checksums, SQLite's own error is the corrupt-index line
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="corrupt.*rebuild"):
         load_index(settings.index_dir)
 
 

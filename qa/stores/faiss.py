@@ -1,32 +1,51 @@
-"""The FAISS store: documents, chunks, sentences and their vectors in files, FAISS and BM25 beside.
+"""The FAISS store: documents, chunks and sentences in SQLite, their vectors in files, FAISS and
+BM25 beside.
 
-The embedded default (``store = "faiss"``): no server, one process, exact search. Layout of
-``index/`` (``qa.stores.versions``)::
+The embedded default (``store = "faiss"``): no server, one process. Layout of ``index/``
+(``qa.stores.versions``: written aside, sealed with a checksum per file, swapped in atomically,
+pinned by readers)::
 
     CURRENT              name of the active version (replaced atomically)
-    v-<stamp>/           manifest.json docs.jsonl chunks.jsonl vectors.npy dense.faiss lexical/
-                         sentences.jsonl sentence_vectors.npy
+    v-<stamp>/           manifest.json rows.sqlite vectors.npy sentence_vectors.npy
+                         dense.faiss lexical/ [sentences.faiss]
     .lock                writers take it; readers never wait
 
-Every write produces a complete new version in a temporary folder, renames it into place, then
-points ``CURRENT`` at it with ``os.replace``: a crash at any moment leaves either the old or the
-new index, never a broken one. Documents that a write does not touch are carried over from the
-current version with their vectors, so an incremental ingest embeds only what is new. Rows of
-FAISS and BM25 are positions in ``chunks.jsonl``; ``FaissIndex`` turns them into chunk ids, so
-nothing outside this module sees a row number.
+``rows.sqlite`` (``qa.stores.rows``) holds the documents with their texts, the chunks and the
+sentences, and the sentence frequency of every evidence term, counted when the version is
+written. A loaded version (``FaissIndex``) keeps none of them in memory: a question reads its
+~40 chunks, the documents evidence needs and their sentences by indexed lookups, and the rows
+of ``vectors.npy`` / ``sentence_vectors.npy`` it needs with ``pread``. What stays resident is
+the dense index (``VectorIndex``: exact up to 100,000 chunks, HNSW above), the lexical index and
+the manifest: 1,000,000 chunks fit in well under 4 GB (docs/scaling.md).
 
-The price of files: a write rewrites the whole version (seconds for thousands of chunks), and
-one machine holds it all; ``qa.stores.postgres`` is the way past both.
+Rows of FAISS, BM25 and the vector files are positions in ``rows.sqlite``; ``FaissIndex`` turns
+them into ids, so nothing outside this package sees a row number.
+
+The corpus's best sentences (``search_sentences``) are exact up to ``SENTENCE_EXACT_MAX``
+sentences (an exact ``VectorIndex``, ``sentences.faiss``: the same results as scoring every
+sentence). Above, there is no index over all sentences: an HNSW graph over ~5 per chunk would
+take ~9 GB at 1M chunks and hours to build. Instead the sentences of the ``SENTENCE_CHUNKS``
+chunks nearest the question (from the dense index) are scored exactly. The price: a sentence
+whose chunk is not among those is not found (recall@8 against all sentences 0.987 on the
+synthetic 100k corpus, docs/scaling.md), where evidence also searches the sentences of the best
+fused chunks anyway.
+
+Every write produces a complete new version; documents that it does not touch are carried over
+from the current version with their vectors (streamed, one document at a time), so an
+incremental ingest embeds only what is new. The price of files: a write rewrites the whole
+version (seconds for thousands of chunks, minutes for a million), and one machine holds it all;
+``qa.stores.postgres`` is the way past both.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import logging
 import os
 import shutil
+import sqlite3
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -45,6 +64,9 @@ from qa.stores.base import (
     config_mismatch,
     manifest_documents,
 )
+from qa.stores.rows import FILE as ROWS_FILE
+from qa.stores.rows import NpyWriter, RowReader, RowView, RowWriter, VectorFile
+from qa.stores.vectors import FLAT_MAX
 from qa.stores.versions import (
     cleanup,
     current_version,
@@ -58,180 +80,168 @@ from qa.types import Chunk, Document, Sentence
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # 2: sentence units with their own vectors
+FORMAT = 3  # 3: rows in rows.sqlite, read on demand; sentence search through a VectorIndex
+SENTENCE_FILE = "sentences.faiss"
+SENTENCE_EXACT_MAX = FLAT_MAX  # up to this many sentences, exact search over all of them ...
+SENTENCE_CHUNKS = 64  # ... above, over the sentences of this many chunks nearest the question
 
 
 class FaissIndex:
-    """A loaded, read-only index version: the ``Store`` of the FAISS backend."""
+    """A loaded, read-only index version: the ``Store`` of the FAISS backend.
 
-    def __init__(self, directory: Path, manifest: dict[str, Any], documents: list[Document],
-                 chunks: list[Chunk], vectors: np.ndarray,
-                 sentences: list[Sentence] | None = None,
-                 sentence_vectors: np.ndarray | None = None) -> None:
+    Rows are read from ``rows.sqlite`` when asked for (``qa.stores.rows``); ``documents``,
+    ``chunks`` and ``sentences`` are views that read by row (``index.chunks[i]`` is FAISS row
+    ``i``), ``vectors`` / ``sentence_vectors`` read rows of the ``.npy`` files."""
+
+    def __init__(self, directory: Path, manifest: dict[str, Any], rows: RowReader,
+                 vectors: VectorFile, sentence_vectors: VectorFile) -> None:
         self.directory = directory
         self.manifest = manifest
-        self.documents = documents
-        self.chunks = chunks
+        self.rows = rows
         self.vectors = vectors
-        self.sentences = sentences or []
-        self.sentence_vectors = (sentence_vectors if sentence_vectors is not None
-                                 else np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0),
-                                               dtype=np.float32))
-        self._by_source = {d.source: d for d in documents}
+        self.sentence_vectors = sentence_vectors
+        n = rows.counts
+        self.documents: RowView[Document] = RowView(rows.documents_at, n["documents"])
+        self.chunks: RowView[Chunk] = RowView(rows.chunks_at, n["chunks"])
+        self.sentences: RowView[Sentence] = RowView(rows.sentences_at, n["sentences"])
         self._dense = None
         self._lexical = None
+        self._sentence_index = None
+        self._loading = threading.Lock()  # a part is loaded once, whichever thread asks first
         fd = pin(directory)  # writers keep this version while this object lives
         if fd is not None:
             weakref.finalize(self, os.close, fd)
 
-    # maps derived from the loaded data, built at first use and kept while the index is loaded
-    @functools.cached_property
-    def documents_by_id(self) -> dict[str, Document]:
-        return {d.doc_id: d for d in self.documents}
-
-    @functools.cached_property
-    def chunks_by_doc(self) -> dict[str, list[Chunk]]:
-        out: dict[str, list[Chunk]] = {}
-        for c in self.chunks:
-            out.setdefault(c.doc_id, []).append(c)
-        return out
-
-    @functools.cached_property
-    def sentences_by_doc(self) -> dict[str, list[int]]:
-        from qa.evidence import sentences_by_doc
-
-        return sentences_by_doc(self.sentences)
-
-    @functools.cached_property
-    def _chunk_rows(self) -> dict[str, int]:
-        return {c.chunk_id: i for i, c in enumerate(self.chunks)}
-
-    @functools.cached_property
-    def _sentence_rows(self) -> dict[str, int]:
-        return {u.sentence_id: i for i, u in enumerate(self.sentences)}
-
-    @functools.cached_property
-    def _term_frequencies(self) -> dict[str, int]:
-        from qa.evidence import terms
-
-        docs = self.documents_by_id
-        df: dict[str, int] = {}
-        for u in self.sentences:
-            for w in terms(docs[u.doc_id].text[u.start:u.end]):
-                df[w] = df.get(w, 0) + 1
-        return df
-
     # -- the Store protocol ---------------------------------------------------------------------
     def search(self, vector: np.ndarray, k: int) -> Ranked:
-        chunks = self.chunks
-        return [(chunks[row].chunk_id, s) for row, s in self.dense.search(vector, k)]
+        hits = self.dense.search(vector, k)
+        return list(zip(self.rows.chunk_ids([r for r, _ in hits]), (s for _, s in hits),
+                        strict=True))
 
     def lexical_search(self, text: str, k: int) -> Ranked:
-        chunks = self.chunks
-        return [(chunks[row].chunk_id, s) for row, s in self.lexical.search(text, k)]
+        hits = self.lexical.search(text, k)
+        return list(zip(self.rows.chunk_ids([r for r, _ in hits]), (s for _, s in hits),
+                        strict=True))
 
     def lexical_coverage(self, text: str) -> float:
         return self.lexical.coverage(text)
 
     def score(self, ids: Sequence[str], vector: np.ndarray) -> list[float]:
-        rows = [self._chunk_rows[i] for i in ids]
-        return [float(s) for s in self.vectors[rows] @ vector] if rows else []
+        rows = self.rows.chunk_rows(ids)
+        return [float(s) for s in self.vectors.rows(rows) @ vector] if rows else []
 
     def chunks_by_id(self, ids: Sequence[str]) -> list[Chunk]:
-        return [self.chunks[self._chunk_rows[i]] for i in ids]
+        return self.rows.chunks_by_id(ids)
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
-        return list(self.chunks_by_doc.get(doc_id, []))
+        return self.rows.chunks_of(doc_id)
 
     def search_sentences(self, vector: np.ndarray, k: int) -> list[tuple[Sentence, float]]:
+        """Exact over every sentence up to ``SENTENCE_EXACT_MAX`` sentences (``sentences.faiss``,
+        flat); above, exact over the sentences of the ``SENTENCE_CHUNKS`` chunks nearest to
+        ``vector`` (at most that many sentences are then found)."""
         if k <= 0 or not len(self.sentences):
             return []
-        sims = self.sentence_vectors @ vector
-        k = min(k, len(sims))
-        top = np.argpartition(-sims, k - 1)[:k]
-        top = top[np.lexsort((top, -sims[top]))]
-        return [(self.sentences[i], float(sims[i])) for i in top]
+        if self.manifest.get("sentence_search", {}).get("kind") == "flat":
+            hits = self.sentence_index.search(vector, k)
+            rows = np.array([r for r, _ in hits], dtype=np.int64)
+            sims = np.array([s for _, s in hits], dtype=np.float32)
+        else:
+            near = self.dense.search(vector, max(SENTENCE_CHUNKS, k))
+            spans = self.rows.sentence_ranges([r for r, _ in near])
+            rows = np.unique(np.concatenate([np.arange(lo, hi) for lo, hi in spans]
+                                            or [np.zeros(0, dtype=np.int64)]))
+            sims = self.sentence_vectors.rows(rows) @ vector
+        order = np.lexsort((rows, -sims))[:k]  # best first, ties by row
+        found = self.rows.sentences_at(rows[order].tolist())
+        return [(u, float(s)) for u, s in zip(found, sims[order], strict=True)]
 
     def sentences_of(self, doc_id: str) -> list[Sentence]:
-        return [self.sentences[i] for i in self.sentences_by_doc.get(doc_id, [])]
+        return self.rows.sentences_of(doc_id)
 
     def sentence_vectors_of(self, ids: Sequence[str]) -> np.ndarray:
-        rows = [self._sentence_rows[i] for i in ids]
-        return np.asarray(self.sentence_vectors[rows], dtype=np.float32)
+        return self.sentence_vectors.rows(self.rows.sentence_rows(ids))
 
     def sentence_frequencies(self, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
-        df = self._term_frequencies
-        return len(self.sentences), {t: df[t] for t in terms if t in df}
+        return len(self.sentences), self.rows.frequencies(terms)
 
     def document(self, doc_id: str) -> Document | None:
-        return self.documents_by_id.get(doc_id)
+        return self.rows.document(doc_id)
 
     def document_by_source(self, source: str) -> Document | None:
-        return self._by_source.get(source)
+        return self.rows.document_by_source(source)
 
     def list_documents(self) -> list[Document]:
         return list(self.documents)
 
     def records(self) -> Iterator[DocumentRecord]:
-        """Every document with its chunks, sentences and vectors (to carry it into a new version)."""
-        crow, srow = self._chunk_rows, self._sentence_rows
-        for d in self.documents:
-            chunks = self.chunks_by_doc.get(d.doc_id, [])
-            sents = self.sentences_of(d.doc_id)
-            yield DocumentRecord(d, chunks, self.vectors[[crow[c.chunk_id] for c in chunks]],
-                                 sents, self.sentence_vectors[[srow[u.sentence_id] for u in sents]])
+        """Every document with its chunks, sentences and vectors (to carry it into a new
+        version), read one document at a time."""
+        for doc, chunk_rows, sentence_rows in self.rows.document_spans():
+            yield DocumentRecord(
+                doc, self.rows.chunks_at(chunk_rows),
+                self.vectors[chunk_rows.start:chunk_rows.stop],
+                self.rows.sentences_at(sentence_rows),
+                self.sentence_vectors[sentence_rows.start:sentence_rows.stop])
 
     @property
     def dense(self):  # noqa: ANN201 - VectorIndex
         if self._dense is None:
-            from qa.stores.vectors import VectorIndex
+            with self._loading:
+                if self._dense is None:
+                    from qa.stores.vectors import VectorIndex
 
-            self._dense = self._load_part(VectorIndex.FILE, VectorIndex.load)
-            if len(self.chunks) and self._dense.dim != self.manifest.get("dim"):
-                raise self._corrupt(f"{VectorIndex.FILE} has dimension {self._dense.dim}, "
-                                    f"the manifest says {self.manifest.get('dim')}")
+                    dense = self._load_part(VectorIndex.FILE, VectorIndex.load, len(self.chunks))
+                    if len(self.chunks) and dense.dim != self.manifest.get("dim"):
+                        raise self._corrupt(f"{VectorIndex.FILE} has dimension {dense.dim}, "
+                                            f"the manifest says {self.manifest.get('dim')}")
+                    self._dense = dense
         return self._dense
 
     @property
     def lexical(self):  # noqa: ANN201 - LexicalIndex
         if self._lexical is None:
-            from qa.stores.bm25 import LexicalIndex
+            with self._loading:
+                if self._lexical is None:
+                    from qa.stores.bm25 import LexicalIndex
 
-            self._lexical = self._load_part(LexicalIndex.DIR + "/", LexicalIndex.load)
+                    self._lexical = self._load_part(LexicalIndex.DIR + "/", LexicalIndex.load,
+                                                    len(self.chunks))
         return self._lexical
+
+    @property
+    def sentence_index(self):  # noqa: ANN201 - VectorIndex
+        """The exact index over every sentence (versions of up to ``SENTENCE_EXACT_MAX``)."""
+        if self._sentence_index is None:
+            with self._loading:
+                if self._sentence_index is None:
+                    from qa.stores.vectors import VectorIndex
+
+                    self._sentence_index = self._load_part(
+                        SENTENCE_FILE, lambda d: VectorIndex.load(d, SENTENCE_FILE),
+                        len(self.sentences))
+        return self._sentence_index
 
     def _corrupt(self, why: str) -> IndexMismatchError:
         return IndexMismatchError(f"index in {self.directory.parent}/ is corrupt ({why}); "
                                   f"{REBUILD_HINT}")
 
-    def _load_part(self, name: str, load: Callable[[Path], Any]) -> Any:
+    def _load_part(self, name: str, load: Callable[[Path], Any], rows: int) -> Any:
         """Load a part that is read on first use, as carefully as ``load_index`` reads the rest:
         checksums first, any failure of the reader is the corrupt-index error, and its row
-        count must be the number of chunks."""
+        count must be ``rows`` (the number of chunks, or of sentences)."""
         try:
             verify_files(self.directory, self.manifest, only=name)
             part = load(self.directory)
         except Exception as e:  # noqa: BLE001 - faiss, bm25s and numpy fail in many ways on bad bytes
             raise self._corrupt(f"{name.rstrip('/')}: {e}") from e
-        if len(part) != len(self.chunks):
-            raise self._corrupt(f"{name.rstrip('/')} has {len(part)} rows for "
-                                f"{len(self.chunks)} chunks")
+        if len(part) != rows:
+            raise self._corrupt(f"{name.rstrip('/')} has {len(part)} rows for {rows} "
+                                f"{'chunks' if name != SENTENCE_FILE else 'sentences'}")
         return part
 
 
-
-LAZY_PARTS = ("dense.faiss", "lexical/")  # loaded (and verified) on first use
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def _write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+LAZY_PARTS = ("dense.faiss", "lexical/", SENTENCE_FILE)  # loaded (and verified) on first use
 
 
 def load_index(index_dir: Path, expect: IndexConfig | None = None) -> FaissIndex:
@@ -246,26 +256,27 @@ def load_index(index_dir: Path, expect: IndexConfig | None = None) -> FaissIndex
             raise IndexMismatchError(f"index in {index_dir}/ has format {manifest.get('format')},"
                                      f" this qa reads {FORMAT}; {REBUILD_HINT}")
         verify_files(version, manifest, skip=LAZY_PARTS)
-        documents = [Document(**d) for d in _read_jsonl(version / "docs.jsonl")]
-        chunks = [Chunk(**c) for c in _read_jsonl(version / "chunks.jsonl")]
-        vectors = np.load(version / "vectors.npy", mmap_mode="r")  # read on demand
-        sentences = [Sentence(**r) for r in _read_jsonl(version / "sentences.jsonl")]
-        sentence_vectors = np.load(version / "sentence_vectors.npy", mmap_mode="r")
+        rows = RowReader(version / ROWS_FILE)
+        vectors = VectorFile(version / "vectors.npy")  # rows read on demand
+        sentence_vectors = VectorFile(version / "sentence_vectors.npy")
     except IndexMismatchError:
         raise
-    except (OSError, ValueError, TypeError, KeyError) as e:
+    except (OSError, ValueError, TypeError, KeyError, sqlite3.Error) as e:
         raise IndexMismatchError(f"index in {index_dir}/ is corrupt ({e}); {REBUILD_HINT}") from e
-    if (len(chunks) != len(vectors) or (len(vectors) and vectors.shape[1] != manifest["dim"])
-            or len(sentences) != len(sentence_vectors)):
+    n = rows.counts
+    if (n["chunks"] != len(vectors) or n["chunks"] != manifest.get("chunks")
+            or (len(vectors) and vectors.shape[1] != manifest["dim"])
+            or n["sentences"] != len(sentence_vectors)
+            or n["sentences"] != manifest.get("sentences")):
         raise IndexMismatchError(f"index in {index_dir}/ is inconsistent; {REBUILD_HINT}")
     if expect is not None:
         mismatch = config_mismatch(manifest["config"], expect, f"{index_dir}/")
         if mismatch is not None:
             raise mismatch
-    return FaissIndex(version, manifest, documents, chunks, vectors, sentences, sentence_vectors)
+    return FaissIndex(version, manifest, rows, vectors, sentence_vectors)
 
 
-def stemmer_language(documents: Sequence[Document]) -> str:
+def stemmer_language(documents: Iterable[Document]) -> str:
     """The Snowball stemmer for the corpus: the language most of its text is in ("german" or
     "english", from stop words). A mixed corpus is stemmed in its main language; the dense side
     carries questions in the other (the lexical weight follows vocabulary coverage).
@@ -273,48 +284,84 @@ def stemmer_language(documents: Sequence[Document]) -> str:
     >>> stemmer_language([Document("a", "a", "", "The cloud grew and the shares rose.", "x")])
     'english'
     """
+    return _main_language(_language_weight(d) for d in documents)
+
+
+def _language_weight(d: Document) -> tuple[str, int]:
     from qa.prompting import detect_language
 
-    weight = {"de": 0, "en": 0}
-    for d in documents:
-        weight[detect_language(d.text[:5000])] += len(d.text)
-    return "english" if weight["en"] > weight["de"] else "german"
+    return detect_language(d.text[:5000]), len(d.text)
 
 
+def _main_language(weights: Iterable[tuple[str, int]]) -> str:
+    total = {"de": 0, "en": 0}
+    for language, n in weights:
+        total[language] += n
+    return "english" if total["en"] > total["de"] else "german"
 
 
 def _write_version(index_dir: Path, config: IndexConfig, dim: int,
-                   records: Sequence[DocumentRecord]) -> None:
+                   records: Iterable[DocumentRecord]) -> None:
+    """Write ``records`` as a new version and make it current. The records are read once, one
+    at a time, straight into the files: what is held meanwhile is the chunk texts (for the
+    lexical index) and the manifest's table of documents, not the vectors."""
     from qa.stores.bm25 import LexicalIndex
     from qa.stores.vectors import VectorIndex
 
-    documents = [r.document for r in records]
-    chunks = [c for r in records for c in r.chunks]
-    sentences = [u for r in records for u in r.sentences]
-    vectors = _stack([r.chunk_vectors for r in records], dim)
-    sentence_vectors = _stack([r.sentence_vectors for r in records], dim)
     tmp = new_version_folder(index_dir)
     try:
-        _write_jsonl(tmp / "docs.jsonl", [asdict(d) for d in documents])
-        _write_jsonl(tmp / "chunks.jsonl", [asdict(c) for c in chunks])
-        np.save(tmp / "vectors.npy", vectors)
-        _write_jsonl(tmp / "sentences.jsonl", [asdict(u) for u in sentences])
-        np.save(tmp / "sentence_vectors.npy", sentence_vectors)
-        dense = VectorIndex.build(vectors)
-        dense.save(tmp)
+        rows = RowWriter(tmp / ROWS_FILE)
+        chunk_vectors = NpyWriter(tmp / "vectors.npy", dim)
+        sentence_vectors = NpyWriter(tmp / "sentence_vectors.npy", dim)
+        texts: list[str] = []
+        documents: dict[str, dict[str, Any]] = {}
+        languages: list[tuple[str, int]] = []  # (language, length) of each document
+        try:
+            for r in records:
+                if len(r.chunk_vectors) != len(r.chunks) or (
+                        len(r.sentence_vectors) != len(r.sentences)):
+                    raise ValueError(f"{r.document.source}: {len(r.chunks)} chunks and "
+                                     f"{len(r.sentences)} sentences, {len(r.chunk_vectors)} "
+                                     f"and {len(r.sentence_vectors)} vectors")
+                rows.add(r.document, r.chunks, r.sentences)
+                chunk_vectors.add(r.chunk_vectors)
+                sentence_vectors.add(r.sentence_vectors)
+                texts.extend(c.text for c in r.chunks)
+                documents.update(manifest_documents([r]))
+                languages.append(_language_weight(r.document))
+        except BaseException:
+            rows.abort()
+            chunk_vectors.abort()
+            sentence_vectors.abort()
+            raise
+        rows.close()
+        chunk_vectors.close()
+        sentence_vectors.close()
         language = (config.lexical_language if config.lexical_language != "auto"
-                    else stemmer_language(documents))
-        LexicalIndex(language).build([c.text for c in chunks]).save(tmp)
+                    else _main_language(languages))
+        LexicalIndex(language).build(texts).save(tmp)
+        del texts
+        dense = VectorIndex.build(np.load(tmp / "vectors.npy", mmap_mode="r"))
+        dense.save(tmp)
+        dense_kind = dense.kind
+        del dense
+        if rows.sentences <= SENTENCE_EXACT_MAX:
+            VectorIndex.build(np.load(tmp / "sentence_vectors.npy", mmap_mode="r"),
+                              kind="flat").save(tmp, SENTENCE_FILE)
+            sentence_search: dict[str, Any] = {"kind": "flat"}
+        else:
+            sentence_search = {"kind": "nearest-chunks"}
         manifest = {
             "format": FORMAT,
             "store": "faiss",
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "config": asdict(config),
             "dim": dim,
-            "dense": getattr(dense, "kind", "flat"),
-            "chunks": len(chunks),
-            "sentences": len(sentences),
-            "documents": manifest_documents(records),
+            "dense": dense_kind,
+            "sentence_search": sentence_search,
+            "chunks": rows.chunks,
+            "sentences": rows.sentences,
+            "documents": documents,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
         publish(tmp, index_dir)
@@ -322,11 +369,6 @@ def _write_version(index_dir: Path, config: IndexConfig, dim: int,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     cleanup(index_dir)
-
-
-def _stack(parts: Sequence[np.ndarray], dim: int) -> np.ndarray:
-    parts = [np.asarray(p, dtype=np.float32).reshape(-1, dim) for p in parts]
-    return np.vstack(parts) if parts else np.zeros((0, dim), dtype=np.float32)
 
 
 class FaissBackend:
@@ -368,23 +410,38 @@ class FaissBackend:
     def write(self, config: IndexConfig, dim: int, upserts: Sequence[DocumentRecord],
               delete: Sequence[str] = (), replace: bool = False) -> None:
         """A new version: the current one's documents (unless ``replace``) with ``upserts``
-        put in (a document already present keeps its place) and ``delete`` taken out."""
+        put in (a document already present keeps its place) and ``delete`` taken out. The
+        records are streamed into the new version one by one: kept documents are read from
+        the current one as they are written, and ``upserts`` may be a lazy sequence."""
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        kept: list[DocumentRecord] = []
+        records: Iterable[DocumentRecord] = upserts
         if not replace and self.exists():
             old = self._current(config)
             if old.manifest.get("dim") != dim and old.documents:
                 raise IndexMismatchError(
                     f"index in {self.index_dir}/ has vectors of dimension "
                     f"{old.manifest.get('dim')}, the embedder gives {dim}; {REBUILD_HINT}")
-            kept = list(old.records())
-        new = {r.document.doc_id: r for r in upserts}
-        gone = set(delete)
-        records = [new.pop(r.document.doc_id, r) for r in kept
-                   if r.document.doc_id not in gone]
-        records += [r for r in upserts if r.document.doc_id in new]
-        self._opened = None  # superseded: let the old version go
+            records = _merged(old.records(), upserts, set(delete))
+        self._opened = None  # superseded: the old version goes once the write has read it
         _write_version(self.index_dir, config, dim, records)
+
+
+def _merged(kept: Iterable[DocumentRecord], upserts: Sequence[DocumentRecord],
+            gone: set[str]) -> Iterator[DocumentRecord]:
+    """``kept`` without the documents in ``gone``, each replaced in place by the (last) upsert
+    of the same ``doc_id``; then the upserts that replaced nothing, in their order."""
+    last = {r.document.doc_id: i for i, r in enumerate(upserts)}
+    placed: set[str] = set()
+    for r in kept:
+        doc_id = r.document.doc_id
+        if doc_id in gone:
+            continue
+        if doc_id in last and doc_id not in placed:
+            placed.add(doc_id)
+            yield upserts[last[doc_id]]
+        else:
+            yield r
+    yield from (r for r in upserts if r.document.doc_id not in placed)
 
 
 def from_settings(settings: Any) -> FaissBackend:
