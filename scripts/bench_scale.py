@@ -17,19 +17,31 @@ of the process which loaded its index and answered the queries, nothing else:
 1. ``corpus``: vectors, texts, queries, the exact top-10 of every query (batched exact search),
    and the lexical index (``qa.stores.bm25.LexicalIndex``), written into a work directory;
 2. ``build`` per backend: ``faiss-exact`` (``VectorIndex`` flat), ``faiss-ann`` (``VectorIndex``
-   HNSW with its default parameters, whatever the size), ``postgres``
+   HNSW with its default parameters, whatever the size): the indexes alone; ``faiss-store``: a
+   real ``qa.stores.faiss.FaissBackend`` version written through ``write`` from synthetic
+   ``DocumentRecord``s (``StoreRecords``: documents of 10 chunks, 5 sentences of 20 words per
+   chunk, a sentence's vector its chunk's plus noise, cosine ~0.79), then the exact top 8
+   sentences of every query over all sentence vectors; ``postgres``
    (``qa.stores.postgres.PostgresBackend`` on an embedded ``pgserver``);
 3. ``query`` per backend: the whole retrieval per question, timed: dense search, lexical search
    and ``qa.retrieval.rrf_fuse`` (20 candidates each, as ``HybridRetriever`` asks for), after
-   a few warm-up queries; recall@10 of the dense side against the exact top-10;
-4. ``chunks``: the memory of holding ``N`` ``qa.types.Chunk`` objects in Python;
+   a few warm-up queries; recall@10 of the dense side against the exact top-10. For
+   ``faiss-store`` the store is opened with ``FaissBackend.open`` and a question is what the
+   assistant does apart from embedding and generating: ``HybridRetriever.retrieve`` (k 20) and
+   ``qa.evidence.select_evidence`` (corpus-wide ``search_sentences``, documents, sentences and
+   sentence vectors of the best chunks, term frequencies), both timed; recall@8 of
+   ``search_sentences`` against the exact top 8 (``--sweep-sentence-chunks``: at other
+   ``SENTENCE_CHUNKS``); the peak RSS is that of this process, every store part included;
+4. ``chunks``: the memory of holding ``N`` ``qa.types.Chunk`` objects in Python (skipped with
+   ``--no-chunk-objects``);
 5. optional: ``--sweep-ef`` times the HNSW dense search alone at several ``efSearch``;
    ``--lexical-baseline`` times bm25s's own ``retrieve`` against ``LexicalIndex.search``.
 
-``build_s`` of the FAISS backends is the dense index build plus the lexical build (shared,
-timed once); that of ``postgres`` is its whole ``write``. Output: a table, then one line per
-backend, ``RESULT backend=... chunks=... build_s=... p50_ms=... p95_ms=... recall@10=...
-rss_mb=...``, and ``RESULT chunk_objects=... rss_mb=...``.
+``build_s`` of ``faiss-exact`` and ``faiss-ann`` is the dense index build plus the lexical build
+(shared, timed once); that of ``faiss-store`` and ``postgres`` is their whole ``write``. Output:
+a table, then one line per backend, ``RESULT backend=... chunks=... build_s=... p50_ms=...
+p95_ms=... recall@10=... rss_mb=...`` (``faiss-store`` adds ``retrieve_p95_ms``,
+``evidence_p95_ms`` and ``sentence_recall@8``), and ``RESULT chunk_objects=... rss_mb=...``.
 """
 
 from __future__ import annotations
@@ -45,6 +57,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +70,11 @@ WORDS = 100  # words per chunk
 QUERY_WORDS = 4
 CANDIDATES = 20  # per retriever, as HybridRetriever asks for
 SEED = 20261121
-BACKENDS = ("faiss-exact", "faiss-ann", "postgres")
+BACKENDS = ("faiss-exact", "faiss-ann", "faiss-store", "postgres")
+STORE_DOC_CHUNKS = 10  # faiss-store: chunks per synthetic document ...
+STORE_SENTENCES = 5  # ... and sentences per chunk (20 words each)
+SENTENCE_NOISE = 0.04  # per dimension: a sentence vector has a cosine of ~0.8 to its chunk's
+EVIDENCE_K = 8  # the corpus's best sentences evidence asks for (EvidenceConfig.global_sentences)
 
 
 # ---------------------------------------------------------------- synthetic corpus (step 1)
@@ -178,6 +195,8 @@ def step_build(work: Path, backend: str, n: int) -> dict:
         out.mkdir(exist_ok=True)
         index.save(out)
         return {"dense_build_s": build_s, "kind": index.kind, "params": index.params}
+    if backend == "faiss-store":
+        return build_store(work, vectors)
     if backend == "postgres":
         return build_postgres(work, vectors)
     raise SystemExit(f"unknown backend {backend!r}")
@@ -207,6 +226,198 @@ def synthetic_records(work: Path, vectors: np.ndarray | None, per_doc: int = 50)
         yield DocumentRecord(doc, chunks, v, [], no_sentences)
 
 
+class StoreRecords(Sequence):
+    """The corpus as ``DocumentRecord``s of ``STORE_DOC_CHUNKS`` chunks, made when indexed (a
+    lazy sequence: ``FaissBackend.write`` streams it, so no more than one record is held).
+    A document's text is its chunks' texts, one per line; each chunk is ``STORE_SENTENCES``
+    sentences of 20 words; a sentence's vector is its chunk's plus Gaussian noise
+    (``SENTENCE_NOISE`` per dimension, renormalised), from a seed per document."""
+
+    def __init__(self, texts: list[str], vectors: np.ndarray) -> None:
+        self.texts, self.vectors = texts, vectors
+
+    def __len__(self) -> int:
+        return -(-len(self.texts) // STORE_DOC_CHUNKS)
+
+    def __getitem__(self, i):  # noqa: ANN001, ANN204
+        from qa.stores.base import DocumentRecord
+        from qa.types import Chunk, Document, Sentence
+
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        s = i * STORE_DOC_CHUNKS
+        part = self.texts[s:s + STORE_DOC_CHUNKS]
+        body = "\n".join(part)
+        doc_id = hashlib.sha256(body.encode()).hexdigest()
+        doc = Document(doc_id, f"synthetic_{i:06d}.txt", f"Synthetic {i}", body, doc_id)
+        chunks, sentences, per_chunk, pos = [], [], [], 0
+        for j, text in enumerate(part):
+            cid = hashlib.sha256(f"{doc_id}:{j}".encode()).hexdigest()[:16]
+            chunks.append(Chunk(cid, doc_id, doc.source, doc.title, text, pos, pos + len(text)))
+            words = [m.span() for m in re.finditer(r"\S+", text)]
+            per = -(-len(words) // STORE_SENTENCES)
+            for k in range(0, len(words), per):
+                a, b = pos + words[k][0], pos + words[min(k + per, len(words)) - 1][1]
+                sid = "s" + hashlib.sha256(f"{doc_id}:{a}:{b}".encode()).hexdigest()[1:16]
+                sentences.append(Sentence(sid, doc_id, a, b))
+            per_chunk.append(len(sentences) - sum(per_chunk))
+            pos += len(text) + 1
+        cv = np.ascontiguousarray(self.vectors[s:s + len(part)], dtype=np.float32)
+        rng = np.random.default_rng([SEED, i])
+        sv = np.repeat(cv, per_chunk, axis=0)
+        sv += SENTENCE_NOISE * rng.standard_normal(sv.shape, dtype=np.float32)
+        sv /= np.linalg.norm(sv, axis=1, keepdims=True)
+        return DocumentRecord(doc, chunks, cv, sentences, sv)
+
+
+def store_config():  # noqa: ANN201 - IndexConfig of the synthetic store
+    from qa.stores.base import IndexConfig
+
+    return IndexConfig("synthetic", "", "", WORDS, 0, "german")
+
+
+def build_store(work: Path, vectors: np.ndarray) -> dict:
+    """A real ``FaissBackend`` version, written through ``write`` from the lazy records; then
+    the exact top sentences of every query over all sentence vectors (for the recall of
+    ``search_sentences``)."""
+    from qa.stores.faiss import FaissBackend, current_version
+
+    with open(work / "texts.txt", encoding="utf-8") as f:
+        texts = [line.rstrip("\n") for line in f]
+    backend = FaissBackend(work / "faiss-store")
+    records = StoreRecords(texts, vectors)
+    t = time.perf_counter()
+    with backend.lock():
+        backend.write(store_config(), DIM, records, replace=True)
+    write_s = time.perf_counter() - t
+    write_rss_mb = peak_rss_mb()
+    del texts, records
+    version = current_version(backend.index_dir)
+    manifest = json.loads((version / "manifest.json").read_text())
+    t = time.perf_counter()
+    np.save(work / "sentence_truth.npy", exact_top(np.load(version / "sentence_vectors.npy",
+                                                           mmap_mode="r"),
+                                                   np.load(work / "queries.npy"), EVIDENCE_K))
+    files = {f.name: sum(g.stat().st_size for g in ([f] if f.is_file() else f.rglob("*")))
+             for f in version.iterdir()}
+    return {"write_s": write_s, "sentence_truth_s": time.perf_counter() - t,
+            "write_rss_mb": write_rss_mb, "kind": manifest["dense"],
+            "sentence_search": manifest["sentence_search"]["kind"],
+            "sentences": manifest["sentences"], "documents": len(manifest["documents"]),
+            "files_mb": {k: round(v / 2**20) for k, v in sorted(files.items())},
+            "version_mb": round(sum(f.stat().st_size for f in version.rglob("*")
+                                    if f.is_file()) / 2**20)}
+
+
+def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int,
+              block: int = 50_000) -> np.ndarray:
+    """Rows of the ``k`` best of ``vectors`` for each query, by a blockwise matrix product."""
+    best_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    best_r = np.zeros((len(queries), k), dtype=np.int64)
+    for s in range(0, len(vectors), block):
+        sims = queries @ np.asarray(vectors[s:s + block], dtype=np.float32).T
+        kk = min(k, sims.shape[1])
+        top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+        cand_s = np.hstack([best_s, np.take_along_axis(sims, top, axis=1)])
+        cand_r = np.hstack([best_r, top + s])
+        keep = np.argsort(-cand_s, axis=1, kind="stable")[:, :k]
+        best_s, best_r = (np.take_along_axis(cand_s, keep, axis=1),
+                          np.take_along_axis(cand_r, keep, axis=1))
+    return best_r
+
+
+class GivenVector:
+    """An embedder that returns the vector it was given for the next question (the queries'
+    vectors are made, not embedded)."""
+
+    name = "synthetic"
+    dim = DIM
+    vector: np.ndarray
+
+    def embed(self, texts, kind):  # noqa: ANN001, ANN201
+        return np.repeat(self.vector[None, :], len(texts), axis=0)
+
+
+def query_store(work: Path, limit: int | None, warmup: int, sweep: list[int]) -> dict:
+    """The real store in this process: ``HybridRetriever.retrieve`` (dense, lexical, fusion,
+    chunks by id, cosines of lexical-only hits; k 20 as the assistant asks) and then
+    ``select_evidence`` as the assistant calls it (corpus-wide ``search_sentences``, the
+    documents and sentences of the best chunks, their sentence vectors, term frequencies),
+    both timed; recall of ``search` (top 10) and ``search_sentences`` (top 8) outside the
+    timing."""
+    import qa.stores.faiss as faiss_store
+    from qa.evidence import EvidenceConfig, select_evidence
+    from qa.prompting import approx_tokens
+    from qa.retrieval import HybridRetriever
+    from qa.stores.faiss import FaissBackend
+
+    queries = np.load(work / "queries.npy")[:limit]
+    qtexts = json.loads((work / "queries.json").read_text(encoding="utf-8"))[:limit]
+    truth = np.load(work / "truth.npy")[:limit]
+    sentence_truth = np.load(work / "sentence_truth.npy")[:limit]
+    rss = {"start": peak_rss_mb()}
+    t = time.perf_counter()
+    store = FaissBackend(work / "faiss-store").open(store_config())
+    load_s = time.perf_counter() - t
+    rss["open"] = current_rss_mb()
+    embedder = GivenVector()
+    retriever = HybridRetriever(store, embedder)
+    cfg = EvidenceConfig()
+
+    def ask(qv: np.ndarray, qt: str) -> tuple[float, float, int]:
+        embedder.vector = qv
+        t0 = time.perf_counter()
+        hits = retriever.retrieve(qt, CANDIDATES)
+        t1 = time.perf_counter()
+        passages = select_evidence([qt], hits, store, embedder, 300, approx_tokens, cfg,
+                                   first_vector=qv)
+        return t1 - t0, time.perf_counter() - t1, len(passages)
+
+    t = time.perf_counter()
+    ask(queries[0], qtexts[0])  # loads the dense and lexical indexes
+    first_s = time.perf_counter() - t
+    for i in range(1, min(warmup, len(queries))):
+        ask(queries[i], qtexts[i])
+    retrieve_ms, evidence_ms, passages = [], [], []
+    for qv, qt in zip(queries, qtexts, strict=True):
+        r, e, n = ask(qv, qt)
+        retrieve_ms.append(r * 1000)
+        evidence_ms.append(e * 1000)
+        passages.append(n)
+    rss["peak"] = peak_rss_mb()
+    total = np.array(retrieve_ms) + np.array(evidence_ms)
+    found = [store.rows.chunk_rows([cid for cid, _ in store.search(qv, 10)]) for qv in queries]
+    recall = float(np.mean([len(set(f) & set(tr)) / 10 for f, tr in zip(found, truth, strict=True)]))
+
+    def sentence_recall() -> tuple[float, float, float]:
+        times, got = [], []
+        for qv in queries:
+            t0 = time.perf_counter()
+            hits = store.search_sentences(qv, EVIDENCE_K)
+            times.append((time.perf_counter() - t0) * 1000)
+            got.append(set(store.rows.sentence_rows([u.sentence_id for u, _ in hits])))
+        r = float(np.mean([len(g & set(tr)) / EVIDENCE_K
+                           for g, tr in zip(got, sentence_truth, strict=True)]))
+        return r, float(np.median(times)), float(np.percentile(times, 95))
+
+    default_chunks = faiss_store.SENTENCE_CHUNKS
+    sentence = {"default": sentence_recall()}
+    for n in sweep:
+        faiss_store.SENTENCE_CHUNKS = n
+        sentence[str(n)] = sentence_recall()
+    rss["after_sweep"] = peak_rss_mb()
+    rss.update(resident_now())
+    pct = lambda x, p: float(np.percentile(x, p))  # noqa: E731
+    return {"kind": store.manifest["dense"], "load_s": load_s, "first_query_s": first_s,
+            "p50_ms": pct(total, 50), "p95_ms": pct(total, 95),
+            "retrieve_p50_ms": pct(retrieve_ms, 50), "retrieve_p95_ms": pct(retrieve_ms, 95),
+            "evidence_p50_ms": pct(evidence_ms, 50), "evidence_p95_ms": pct(evidence_ms, 95),
+            "passages_mean": float(np.mean(passages)), "recall@10": recall,
+            "sentence_search": store.manifest["sentence_search"]["kind"],
+            "sentence_chunks_default": default_chunks,
+            "sentence_recall": sentence, "rss_mb": rss["peak"], "rss": rss, "server_mb": 0.0}
+
+
 def build_postgres(work: Path, vectors: np.ndarray) -> dict:
     from qa.stores.base import IndexConfig
     from qa.stores.postgres import PostgresBackend
@@ -219,8 +430,12 @@ def build_postgres(work: Path, vectors: np.ndarray) -> dict:
     return {"write_s": time.perf_counter() - t, "server_mb": server_mb(work)}
 
 
-def step_query(work: Path, backend: str, limit: int | None = None, warmup: int = 20) -> dict:
+def step_query(work: Path, backend: str, limit: int | None = None, warmup: int = 20,
+               sweep: list[int] | None = None) -> dict:
     from qa.retrieval import rrf_fuse
+
+    if backend == "faiss-store":
+        return query_store(work, limit, warmup, sweep or [])
 
     queries = np.load(work / "queries.npy")[:limit]
     qtexts = json.loads((work / "queries.json").read_text(encoding="utf-8"))[:limit]
@@ -349,6 +564,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def resident_now() -> dict[str, float]:
+    """Resident memory now by kind (MB): anonymous (the process's own) and file pages."""
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("RssAnon", "RssFile"):
+            out[key] = int(value.split()[0]) / 1024
+    return out
+
+
 def current_rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
@@ -383,6 +608,11 @@ def main() -> None:
                     help="also time faiss-ann's dense search alone at these efSearch values")
     ap.add_argument("--lexical-baseline", action="store_true",
                     help="also time bm25s's own retrieve against LexicalIndex.search")
+    ap.add_argument("--sweep-sentence-chunks", type=lambda v: [int(x) for x in v.split(",")],
+                    default=[], help="faiss-store: also time search_sentences alone and its "
+                    "recall@8 with SENTENCE_CHUNKS at these values")
+    ap.add_argument("--no-chunk-objects", action="store_true",
+                    help="skip measuring the memory of N Chunk objects")
     ap.add_argument("--step", help=argparse.SUPPRESS)
     ap.add_argument("--backend", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -391,7 +621,8 @@ def main() -> None:
         result = {"corpus": lambda: step_corpus(args.work, args.chunks, args.queries,
                                                 args.latent),
                   "build": lambda: step_build(args.work, args.backend, args.chunks),
-                  "query": lambda: step_query(args.work, args.backend, args.time_queries),
+                  "query": lambda: step_query(args.work, args.backend, args.time_queries,
+                                              sweep=args.sweep_sentence_chunks),
                   "chunks": lambda: step_chunks(args.work),
                   "sweep": lambda: step_sweep(args.work, args.sweep_ef),
                   "lexical": lambda: step_lexical(args.work)}[args.step]()
@@ -425,16 +656,19 @@ def main() -> None:
             else:
                 built = child("build", work, "--backend", b, "--chunks", n)
                 saved.write_text(json.dumps(built))
+            sweep_sc = (["--sweep-sentence-chunks", ",".join(map(str, args.sweep_sentence_chunks))]
+                        if b == "faiss-store" and args.sweep_sentence_chunks else [])
             queried = child("query", work, "--backend", b,
                             *(["--time-queries", str(args.time_queries)] if args.time_queries
-                              else []))
+                              else []), *sweep_sc)
             if b == "faiss-ann" and args.sweep_ef:
                 sweep = child("sweep", work, "--sweep-ef", ",".join(map(str, args.sweep_ef)))
             build_s = built.get("write_s") or built["dense_build_s"] + corpus["lexical_build_s"]
             rows.append({"backend": b, "chunks": args.chunks, "build_s": build_s,
-                         "kind": queried["kind"], "params": built.get("params", {}), **queried})
+                         "kind": queried["kind"], "params": built.get("params", {}),
+                         "built": built, **queried})
         lexical = child("lexical", work) if args.lexical_baseline else None
-        objects = child("chunks", work, "--chunks", n)
+        objects = None if args.no_chunk_objects else child("chunks", work, "--chunks", n)
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -448,8 +682,10 @@ def main() -> None:
     for r in rows:
         index = r["kind"] + "".join(f" {k}={v}" for k, v in r["params"].items() if k != "kind")
         server = f"{r['server_mb']:.0f}" if r["server_mb"] else "-"
+        dense_p95, lexical_p95 = (f"{r[k]:.1f}" if k in r else "-" for k in ("dense_p95_ms",
+                                                                      "lexical_p95_ms"))
         print(f"| {r['backend']} | {index} | {r['build_s']:.0f} | {r['p50_ms']:.1f} | "
-              f"{r['p95_ms']:.1f} | {r['dense_p95_ms']:.1f} | {r['lexical_p95_ms']:.1f} | "
+              f"{r['p95_ms']:.1f} | {dense_p95} | {lexical_p95} | "
               f"{r['recall@10']:.3f} | {r['rss_mb']:.0f} | {server} |")
     if args.sweep_ef and "faiss-ann" in backends:
         print("\nfaiss-ann dense search alone, by efSearch:\n| efSearch | p50 ms | p95 ms | "
@@ -461,14 +697,45 @@ def main() -> None:
               f"scores: {lexical['same_scores']}):\n| | p50 ms | p95 ms |\n|---|---|---|")
         for name in ("search", "bm25s_retrieve"):
             print(f"| {name} | {lexical[name]['p50_ms']:.2f} | {lexical[name]['p95_ms']:.2f} |")
-    print(f"{objects['chunk_objects']:,} Chunk objects: {objects['rss_mb']:.0f} MB resident "
-          f"({objects['text_mb']:.0f} MB of it chunk texts)\n")
+    for r in rows:
+        if r["backend"] == "faiss-store":
+            print_store(r)
+    if objects:
+        print(f"{objects['chunk_objects']:,} Chunk objects: {objects['rss_mb']:.0f} MB resident "
+              f"({objects['text_mb']:.0f} MB of it chunk texts)\n")
     for r in rows:
         print(f"RESULT backend={r['backend']} chunks={r['chunks']} build_s={r['build_s']:.1f} "
               f"p50_ms={r['p50_ms']:.2f} p95_ms={r['p95_ms']:.2f} "
               f"recall@10={r['recall@10']:.4f} rss_mb={r['rss_mb']:.0f}"
-              + (f" server_mb={r['server_mb']:.0f}" if r["server_mb"] else ""))
-    print(f"RESULT chunk_objects={objects['chunk_objects']} rss_mb={objects['rss_mb']:.0f}")
+              + (f" server_mb={r['server_mb']:.0f}" if r["server_mb"] else "")
+              + (f" retrieve_p95_ms={r['retrieve_p95_ms']:.2f} "
+                 f"evidence_p95_ms={r['evidence_p95_ms']:.2f} "
+                 f"sentence_recall@8={r['sentence_recall']['default'][0]:.4f}"
+                 if r["backend"] == "faiss-store" else ""))
+    if objects:
+        print(f"RESULT chunk_objects={objects['chunk_objects']} rss_mb={objects['rss_mb']:.0f}")
+
+
+def print_store(r: dict) -> None:
+    """The faiss-store run in detail: the write, the query process, sentence search."""
+    b = r["built"]
+    print(f"\nfaiss-store: {b['documents']:,} documents, {r['chunks']:,} chunks, "
+          f"{b['sentences']:,} sentences; write {b['write_s']:.0f} s (peak RSS of the writer "
+          f"{b['write_rss_mb']:.0f} MB), version {b['version_mb']:,} MB: "
+          + ", ".join(f"{k} {v:,}" for k, v in b["files_mb"].items()) + " MB")
+    print(f"query process: open {r['load_s']:.1f} s (checksums included), first question "
+          f"{r['first_query_s']:.1f} s (loads the indexes), RSS MB "
+          + ", ".join(f"{k} {v:.0f}" for k, v in r["rss"].items()))
+    print(f"dense {r['kind']}, sentence search {r['sentence_search']}; per question "
+          f"(ms, p50 / p95): retrieval {r['retrieve_p50_ms']:.1f} / {r['retrieve_p95_ms']:.1f}, "
+          f"evidence {r['evidence_p50_ms']:.1f} / {r['evidence_p95_ms']:.1f}, both "
+          f"{r['p50_ms']:.1f} / {r['p95_ms']:.1f}; {r['passages_mean']:.1f} passages")
+    print("| SENTENCE_CHUNKS | search_sentences p50 ms | p95 ms | recall@8 |\n|---|---|---|---|")
+    for n, (recall, p50, p95) in r["sentence_recall"].items():
+        name = (("all (exact)" if r["sentence_search"] == "flat"
+                 else f"{r['sentence_chunks_default']} (default)") if n == "default" else n)
+        print(f"| {name} | {p50:.2f} | {p95:.2f} | {recall:.3f} |")
+    print()
 
 
 if __name__ == "__main__":
