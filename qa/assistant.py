@@ -20,14 +20,17 @@ from qa.corpus import Skipped, load_corpus
 from qa.embedders import Embedder
 from qa.errors import InputError, QAError
 from qa.evidence import EvidenceConfig, evidence_queries, select_evidence
-from qa.generators import Generator
+from qa.generators import Generator, StartProbing
 from qa.indexing import IngestReport, update_index
 from qa.prompting import (
     ABSTAIN_TEXT,
+    NOT_FOUND,
+    REFUSAL_MARKERS,
     approx_tokens,
     build_messages,
     could_be_refusal,
     detect_language,
+    is_refusal,
     postprocess,
     select_passages,
     unsupported_names,
@@ -65,6 +68,19 @@ class Done:
 
 
 Event = Retrieved | Token | Done
+
+
+@dataclass
+class _Writing:
+    """The state of one answer being written (across a fallback and a second try)."""
+
+    generator: Generator
+    t0: float
+    raw: str = ""
+    first: float | None = None  # seconds to the first generated piece
+    shown: bool = False  # whether any text reached the caller
+    error: str | None = None
+    used_fallback: bool = False
 
 
 def check_question(question: str, max_chars: int) -> str:
@@ -227,28 +243,22 @@ class Assistant:
 
         messages = build_messages(q, passages, lang, parts)
         prompt_tokens = sum(count(m["content"]) for m in messages)
-        raw, first, error, used_fallback = "", None, None, False
-        generator = self.generator
-        held = ""  # text that might be the start of the refusal marker: not shown yet
-        while passages:
-            try:
-                for piece in generator.stream(messages, s.max_answer_tokens, s.temperature):
-                    if first is None:
-                        first = time.perf_counter() - t0
-                    raw += piece
-                    held += piece
-                    if could_be_refusal(raw):
-                        continue
-                    yield Token(held)
-                    held = ""
-            except QAError as e:
-                if not raw and self.fallback is not None and not used_fallback:
-                    log.warning("%s failed (%s); answering with the fallback %s",
-                                getattr(generator, "name", "?"), e, self.fallback.name)
-                    generator, used_fallback = self.fallback, True
-                    continue
-                error = str(e)
-            break
+        w = _Writing(self.generator, t0)
+        if passages:
+            p_refuse = self._refusal_probability(w.generator, messages)
+            if p_refuse is not None and p_refuse >= s.abstain_threshold:
+                log.info("abstaining: the model would refuse with probability %.2f", p_refuse)
+                w.raw, w.first = NOT_FOUND, time.perf_counter() - t0
+            else:
+                yield from self._write(w, messages)
+                if (p_refuse is not None and not w.error and not w.shown and is_refusal(w.raw)
+                        and isinstance(w.generator, StartProbing)):
+                    # the model refused although it was unsure whether to: one more try, with
+                    # the refusal marker banned (checked below like any answer)
+                    log.info("second try: refused with probability %.2f only", p_refuse)
+                    yield from self._write(w, messages, avoid=REFUSAL_MARKERS)
+        raw, first, error, used_fallback = w.raw, w.first, w.error, w.used_fallback
+        generator = w.generator
         if error:  # a broken answer is shown as broken, never silently truncated
             if raw:
                 text, citations, _ = postprocess(raw, passages)
@@ -274,6 +284,47 @@ class Assistant:
                         prompt_tokens=prompt_tokens, standalone_question=standalone,
                         error=error, fallback=used_fallback)
         yield Done(answer)
+
+    def _refusal_probability(self, generator: Generator, messages: list) -> float | None:
+        """How likely the model is to refuse (``StartProbing`` generators), or None."""
+        if self.settings.abstain_threshold >= 1 or not isinstance(generator, StartProbing):
+            return None
+        try:
+            return generator.start_probability(messages, REFUSAL_MARKERS)
+        except QAError as e:  # writing will meet the same error and handle it (fallback)
+            log.warning("cannot read the model's refusal probability: %s", e)
+            return None
+
+    def _write(self, w: _Writing, messages: list, avoid: Sequence[str] = ()) -> Iterator[Token]:
+        """Generate into ``w`` (``w.raw`` starts afresh), streaming every piece that cannot be
+        the start of a refusal marker; a generator that fails before its first piece hands over
+        to the fallback."""
+        s = self.settings
+        w.raw = ""
+        held = ""  # text that might be the start of the refusal marker: not shown yet
+        while True:
+            kwargs = ({"avoid_starts": avoid}
+                      if avoid and isinstance(w.generator, StartProbing) else {})
+            try:
+                for piece in w.generator.stream(messages, s.max_answer_tokens, s.temperature,
+                                                **kwargs):
+                    if w.first is None:
+                        w.first = time.perf_counter() - w.t0
+                    w.raw += piece
+                    held += piece
+                    if could_be_refusal(w.raw):
+                        continue
+                    w.shown = True
+                    yield Token(held)
+                    held = ""
+            except QAError as e:
+                if not w.raw and self.fallback is not None and not w.used_fallback:
+                    log.warning("%s failed (%s); answering with the fallback %s",
+                                getattr(w.generator, "name", "?"), e, self.fallback.name)
+                    w.generator, w.used_fallback = self.fallback, True
+                    continue
+                w.error = str(e)
+            return
 
     def ask(self, question: str, **kwargs: object) -> Answer:
         for event in self.events(question, **kwargs):  # type: ignore[arg-type]

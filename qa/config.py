@@ -86,6 +86,11 @@ class Settings:
     max_answer_tokens: int = 220
     temperature: float = 0.0
     language: str = "auto"  # answer language: auto (the question's), de, en
+    # abstention from the model's own uncertainty (generators that expose it: the local one):
+    # when its probability of starting the reply with the refusal marker is at least this, qa
+    # abstains without generating; below it, a refusal is retried once with the marker banned.
+    # 1 turns the retry off (the greedy reply decides alone). Calibrated on the tune half.
+    abstain_threshold: float = 0.65
 
     # hosted (OpenAI-compatible)
     openai_base_url: str = "https://api.openai.com/v1"
@@ -151,6 +156,8 @@ class Settings:
                 f"context_tokens ({self.context_tokens}) is too small for prompt_budget_tokens "
                 f"({self.prompt_budget_tokens}) + max_answer_tokens ({self.max_answer_tokens}) + "
                 f"{PROMPT_OVERHEAD_TOKENS} for the instructions: set it to at least {needed}")
+        if not 0 <= self.abstain_threshold <= 1:
+            problems.append(f"abstain_threshold must be between 0 and 1, not {self.abstain_threshold}")
         if problems:
             raise QAError("invalid settings: " + "; ".join(problems))
 

@@ -180,7 +180,7 @@ _REFUSAL_START = re.compile(
 
 
 # the refusal marker as the model writes it, in either language (spaces read as "_")
-_MARKERS = (NOT_FOUND, "NOT_IN_THE_ARTICLES", "NOT_IN_ARTICLES")
+REFUSAL_MARKERS = (NOT_FOUND, "NOT_IN_THE_ARTICLES", "NOT_IN_ARTICLES")
 
 
 def is_refusal(text: str) -> bool:
@@ -195,7 +195,7 @@ def is_refusal(text: str) -> bool:
     False
     """
     t = text.strip().upper().replace(" ", "_")
-    if not t or t.startswith("NICHT_IN_DEN") or any(m in t for m in _MARKERS):
+    if not t or t.startswith("NICHT_IN_DEN") or any(m in t for m in REFUSAL_MARKERS):
         return True
     first = _sentences_of(text.strip())[:1]
     return bool(first and (_REFUSAL_START.match(first[0]) or _REFUSAL_PHRASE.search(first[0])))
@@ -217,7 +217,7 @@ def could_be_refusal(prefix: str) -> bool:
     words = prefix.split()
     last = words[-1].upper().strip("*\"'`([") if words else ""
     return any(m.startswith(t[:len(m)]) or m in t or (last and m.startswith(last))
-               for m in _MARKERS)
+               for m in REFUSAL_MARKERS)
 
 
 _MARKER_GROUP = re.compile(r"[\[【]\s*(?:(?:passage|textstelle|quelle|source)\s*)?"

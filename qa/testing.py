@@ -73,6 +73,30 @@ class FakeGenerator:
         yield from re.findall(r"\S+\s*", reply)[:max_tokens]
 
 
+@dataclass
+class FakeProbingGenerator(FakeGenerator):
+    """A ``FakeGenerator`` that is also ``StartProbing``: ``start_probability`` returns
+    ``probability`` for any starts; ``stream`` records the ``avoid_starts`` of every call and,
+    with ``avoid_starts``, skips queued replies that begin with one of them (as the real model
+    cannot produce them)."""
+
+    name: str = "fake-probing-generator"
+    probability: float = 0.0
+    probes: int = 0
+    avoided: list[tuple[str, ...]] = field(default_factory=list)
+
+    def start_probability(self, messages: Sequence[Message], starts: Sequence[str]) -> float:
+        self.probes += 1
+        return self.probability
+
+    def stream(self, messages: Sequence[Message], max_tokens: int = 256,
+               temperature: float = 0.0, avoid_starts: Sequence[str] = ()) -> Iterator[str]:
+        self.avoided.append(tuple(avoid_starts))
+        while avoid_starts and self.replies and self.replies[0].startswith(tuple(avoid_starts)):
+            self.replies.pop(0)
+        return super().stream(messages, max_tokens, temperature)
+
+
 # -- contract tests ---------------------------------------------------------------------------
 # One mixin per protocol. A test class inherits the mixin and provides the fixture the mixin
 # names; pytest then runs every contract test against that implementation (haystack's
@@ -363,3 +387,27 @@ class GeneratorContract:
         a = "".join(generator.stream(self.messages, max_tokens=12, temperature=0.0))
         b = "".join(generator.stream(self.messages, max_tokens=12, temperature=0.0))
         assert a == b
+
+
+class StartProbingContract(GeneratorContract):
+    """Contract of ``qa.generators.StartProbing`` (besides the generator's): a probability, the
+    same reply with and without a probe before it, and ``avoid_starts`` honoured."""
+
+    def test_start_probability_is_a_probability(self, generator: Any) -> None:
+        reply = "".join(generator.stream(self.messages, max_tokens=8, temperature=0.0)).strip()
+        p_own = generator.start_probability(self.messages, [reply])
+        assert 0.0 <= p_own <= 1.0
+        assert generator.start_probability(self.messages, ["ZZYZX_QQQ"]) == 0.0
+
+    def test_a_probe_does_not_change_the_reply(self, generator: Any) -> None:
+        plain = "".join(generator.stream(self.messages, max_tokens=12, temperature=0.0))
+        generator.start_probability(self.messages, ["NICHT_IN_DEN_ARTIKELN"])
+        after = "".join(generator.stream(self.messages, max_tokens=12, temperature=0.0))
+        assert after == plain
+
+    def test_avoided_start_is_not_produced(self, generator: Any) -> None:
+        plain = "".join(generator.stream(self.messages, max_tokens=12, temperature=0.0)).strip()
+        start = plain.split()[0]
+        other = "".join(generator.stream(self.messages, max_tokens=12, temperature=0.0,
+                                         avoid_starts=[start])).strip()
+        assert other and not other.startswith(start[:3])

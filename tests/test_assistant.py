@@ -97,3 +97,68 @@ def test_import_is_light() -> None:
             "'llama_index', 'sentence_transformers', 'bm25s') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- abstention from the model's own uncertainty (StartProbing generators) ---------------------
+
+@pytest.fixture
+def probing_assistant(fake_assistant: Assistant) -> Assistant:
+    from qa.testing import FakeProbingGenerator
+
+    return fake_assistant.with_generator(FakeProbingGenerator())
+
+
+def test_a_sure_refusal_abstains_without_generating(probing_assistant: Assistant) -> None:
+    gen = probing_assistant.generator
+    gen.probability = 0.9
+    a = probing_assistant.ask("Wie heißt der Finanzchef von Alibaba?")
+    assert a.abstained and a.text == ABSTAIN_TEXT["de"] and not a.citations
+    assert gen.probes == 1 and gen.history == []  # no token generated
+
+
+def test_an_unsure_refusal_is_retried_with_the_marker_banned(probing_assistant: Assistant) -> None:
+    from qa.prompting import REFUSAL_MARKERS
+
+    gen = probing_assistant.generator
+    gen.probability = 0.3
+    gen.enqueue(NOT_FOUND, "Alibaba baut Rechenzentren in Brasilien [1].")
+    events = list(probing_assistant.events("Wo baut Alibaba Rechenzentren?"))
+    a = events[-1].answer
+    assert gen.avoided == [(), REFUSAL_MARKERS]
+    assert not a.abstained and a.text.startswith("Alibaba baut Rechenzentren in Brasilien")
+    streamed = "".join(e.text for e in events if isinstance(e, Token))
+    assert "NICHT" not in streamed and streamed.startswith("Alibaba")
+
+
+def test_a_retried_answer_is_checked_like_any_other(probing_assistant: Assistant) -> None:
+    gen = probing_assistant.generator
+    gen.probability = 0.3
+    gen.enqueue(NOT_FOUND, "Der Finanzchef verdient 987654 Euro [1].")  # a number no passage has
+    a = probing_assistant.ask("Wie viel verdient der Finanzchef?")
+    assert a.abstained and len(gen.avoided) == 2
+
+
+def test_a_confident_answer_is_not_retried(probing_assistant: Assistant) -> None:
+    gen = probing_assistant.generator
+    gen.probability = 0.01
+    gen.enqueue("Alibaba baut Rechenzentren in Brasilien [1].")
+    assert not probing_assistant.ask("Wo baut Alibaba Rechenzentren?").abstained
+    assert gen.avoided == [()]
+
+
+def test_threshold_one_turns_the_probe_and_the_retry_off(probing_assistant: Assistant) -> None:
+    a = probing_assistant
+    off = Assistant(a.retriever, a.generator, a.settings.replace(abstain_threshold=1.0), a.index,
+                    embedder=a.embedder, store=a.store)
+    off.generator.probability = 0.99
+    off.generator.enqueue(NOT_FOUND)
+    assert off.ask("Wie heißt der Finanzchef?").abstained
+    assert off.generator.probes == 0 and off.generator.avoided == [()]
+
+
+def test_a_refusal_already_shown_in_words_is_not_retried(probing_assistant: Assistant) -> None:
+    gen = probing_assistant.generator
+    gen.probability = 0.3
+    gen.enqueue("Die Textstellen enthalten keine Angaben zum Finanzchef.")
+    a = probing_assistant.ask("Wie heißt der Finanzchef?")
+    assert a.abstained and len(gen.avoided) == 1

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from qa.testing import FakeGenerator, GeneratorContract
+from qa.testing import (
+    FakeGenerator,
+    FakeProbingGenerator,
+    GeneratorContract,
+    StartProbingContract,
+)
 
 
 class TestFakeGenerator(GeneratorContract):
@@ -15,8 +20,14 @@ class TestFakeGenerator(GeneratorContract):
         return FakeGenerator()
 
 
+class TestFakeProbingGenerator(GeneratorContract):
+    @pytest.fixture
+    def generator(self) -> FakeProbingGenerator:
+        return FakeProbingGenerator()
+
+
 @pytest.mark.integration
-class TestLocalGenerator(GeneratorContract):
+class TestLocalGenerator(StartProbingContract):
     @pytest.fixture(scope="class")
     def generator(self):  # noqa: ANN201 - LocalGenerator
         from qa.generators.llamacpp import LocalGenerator

@@ -55,6 +55,27 @@ def test_unanswerable_questions_abstain(assistant: Assistant, qid: str) -> None:
     assert not a.citations and a.passages
 
 
+def _refusal_probability(assistant: Assistant, question: str) -> float:
+    from qa.assistant import Retrieved
+    from qa.prompting import REFUSAL_MARKERS, build_messages
+    from qa.questions import question_parts
+
+    r = next(e for e in assistant.events(question) if isinstance(e, Retrieved))
+    messages = build_messages(r.question, r.passages, r.language, question_parts(r.question))
+    return assistant.generator.start_probability(messages, REFUSAL_MARKERS)
+
+
+def test_the_models_refusal_probability_tells_these_questions_apart(assistant: Assistant) -> None:
+    """What abstention rests on (``abstain_threshold``, calibrated on the tune half): the real
+    model's probability of starting with the refusal marker, on tune questions it was measured
+    on (0.90 and 0.81 for these unanswerable ones, 0.06 and 0.09 for the answerable ones)."""
+    threshold = assistant.settings.abstain_threshold
+    for qid in ("q095", "q096"):
+        assert _refusal_probability(assistant, GOLD[qid]["question"]) >= threshold, qid
+    for qid in ("q003", "q021"):
+        assert _refusal_probability(assistant, GOLD[qid]["question"]) < 0.3, qid
+
+
 def test_stream_yields_tokens_incrementally(assistant: Assistant) -> None:
     pieces = list(assistant.stream(GOLD["q010"]["question"]))
     assert len(pieces) > 3

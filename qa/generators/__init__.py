@@ -8,7 +8,7 @@ embedded default); ``openai``: any OpenAI-compatible chat endpoint. ``qa.registr
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Protocol, TypedDict
+from typing import Protocol, TypedDict, runtime_checkable
 
 
 class Message(TypedDict):
@@ -25,11 +25,22 @@ class Generator(Protocol):
                temperature: float = 0.0) -> Iterator[str]: ...
 
 
+@runtime_checkable
+class StartProbing(Protocol):
+    """A generator that can say how likely its reply is to begin with given strings, and can be
+    told not to begin with them (the local model: it sees its own token probabilities). The
+    assistant uses it to abstain from the model's uncertainty instead of its greedy first word."""
+
+    def start_probability(self, messages: Sequence[Message], starts: Sequence[str]) -> float: ...
+
+    def stream(self, messages: Sequence[Message], max_tokens: int = 256,
+               temperature: float = 0.0, avoid_starts: Sequence[str] = ()) -> Iterator[str]: ...
+
+
 def generate(generator: Generator, messages: Sequence[Message], max_tokens: int = 256,
              temperature: float = 0.0) -> str:
     """The whole reply as one string."""
     return "".join(generator.stream(messages, max_tokens=max_tokens, temperature=temperature))
-
 
 
 

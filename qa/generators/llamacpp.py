@@ -2,6 +2,11 @@
 
 The model's own chat template applies; it is loaded on first use. Greedy decoding on a fresh
 context for every question makes answers reproducible.
+
+It also implements ``StartProbing``: ``start_probability`` evaluates the prompt and reads the
+first token's distribution; a ``stream`` of the same prompt right after it continues from that
+evaluation (so the probe costs nothing but the arithmetic), and ``avoid_starts`` bans the tokens
+a given string can begin with, for the first token only.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ class LocalGenerator:
         self.context_tokens = context_tokens
         self.seed = seed
         self._llm = None
+        self._format = None  # the GGUF's chat template
+        self._probed: list[int] | None = None  # the prompt the context holds, evaluated fresh
+        self._start_tokens: dict[str, tuple[frozenset[int], frozenset[int]]] = {}
         self._lock = threading.Lock()  # one llama context: one generation at a time
         self._load_lock = threading.Lock()  # two tabs asking at start-up load the model once
 
@@ -58,21 +66,91 @@ class LocalGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def stream(self, messages: Sequence[Message], max_tokens: int = 256,
-               temperature: float = 0.0) -> Iterator[str]:
+    def _prompt(self, messages: Sequence[Message]) -> tuple[list[int], list[str]]:
+        """The prompt's tokens under the model's own chat template, and its stop strings (what
+        ``create_chat_completion`` would build)."""
+        llm = self.llm
+        if self._format is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            eos = llm.detokenize([llm.token_eos()], special=True).decode("utf-8", "replace")
+            self._format = Jinja2ChatFormatter(
+                template=llm.metadata["tokenizer.chat_template"], eos_token=eos, bos_token="",
+                stop_token_ids=[llm.token_eos()])
+        r = self._format(messages=list(messages))
+        stop = [r.stop] if isinstance(r.stop, str) else list(r.stop or [])
+        return llm.tokenize(r.prompt.encode("utf-8"), add_bos=True, special=True), stop
+
+    def _tokens_starting(self, start: str) -> tuple[frozenset[int], frozenset[int]]:
+        """(every token a reply beginning with ``start`` can begin with; those of them that are
+        at least three characters long, which make that beginning nearly certain: "N" also
+        begins "Nvidia", "NIC" only the marker)."""
+        if start not in self._start_tokens:
+            llm, every, sure = self.llm, set(), set()
+            for space in ("", " "):
+                for i in range(1, len(start) + 1):
+                    ids = llm.tokenize((space + start[:i]).encode("utf-8"), add_bos=False)
+                    if len(ids) == 1:
+                        every.add(ids[0])
+                        if i >= 3:
+                            sure.add(ids[0])
+            self._start_tokens[start] = (frozenset(every), frozenset(sure))
+        return self._start_tokens[start]
+
+    def start_probability(self, messages: Sequence[Message], starts: Sequence[str]) -> float:
+        """The probability that the reply's first token begins one of ``starts`` (tokens of
+        three characters or more; see ``_tokens_starting``). Leaves the prompt evaluated, so a
+        ``stream`` of the same messages that follows does not evaluate it again."""
+        import numpy as np
+
         with self._lock:
+            llm = self.llm
+            tokens, _ = self._prompt(messages)
+            self._check_fits(len(tokens))
+            llm.reset()
+            llm.eval(tokens)
+            self._probed = tokens
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+            logp = logits - np.logaddexp.reduce(logits)
+            ids = sorted(set().union(*(self._tokens_starting(s)[1] for s in starts)))
+            return float(np.exp(np.logaddexp.reduce(logp[ids]))) if ids else 0.0
+
+    def _check_fits(self, n_prompt: int) -> None:
+        if n_prompt >= self.context_tokens:
+            raise ModelError(f"the prompt does not fit the model's context window ({n_prompt} "
+                             f"tokens, at most {self.context_tokens}); raise context_tokens or "
+                             "lower prompt_budget_tokens")
+
+    def stream(self, messages: Sequence[Message], max_tokens: int = 256,
+               temperature: float = 0.0, avoid_starts: Sequence[str] = ()) -> Iterator[str]:
+        with self._lock:
+            llm = self.llm
+            tokens, stop = self._prompt(messages)
+            self._check_fits(len(tokens))
             # Evaluate every prompt from scratch: reusing the previous prompt's KV cache saves
             # ~0.3 s but makes greedy output depend on the question asked before (batch splits
-            # change the float sums), and the same question must get the same answer.
-            self.llm.reset()
+            # change the float sums), and the same question must get the same answer. The one
+            # exception is this very prompt evaluated fresh by ``start_probability`` just now.
+            if self._probed != tokens:
+                llm.reset()
+            self._probed = None
+            bias = {t: -1e9 for s in avoid_starts for t in self._tokens_starting(s)[0]}
+            first = [True]
+
+            def first_token_only(_ids, logits):  # noqa: ANN001, ANN202 - llama.cpp's signature
+                if first[0]:
+                    first[0] = False
+                    for t, b in bias.items():
+                        logits[t] += b
+                return logits
+
             try:
-                out = self.llm.create_chat_completion(
-                    messages=list(messages), max_tokens=max_tokens, temperature=temperature,
-                    top_p=1.0, top_k=1 if temperature == 0 else 40, repeat_penalty=1.05,
-                    stream=True)
+                out = llm.create_completion(
+                    prompt=tokens, max_tokens=max_tokens, temperature=temperature, top_p=1.0,
+                    top_k=1 if temperature == 0 else 40, repeat_penalty=1.05, stop=stop,
+                    stream=True, logits_processor=[first_token_only] if bias else None)
                 for part in out:
-                    delta = part["choices"][0].get("delta", {})
-                    text = delta.get("content")
+                    text = part["choices"][0].get("text")
                     if text:
                         yield text
             except ValueError as e:  # llama.cpp: "Requested tokens (N) exceed context window of M"
