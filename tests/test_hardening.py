@@ -204,24 +204,48 @@ def test_context_window_must_hold_budget_answer_and_instructions() -> None:
     Settings(backend="openai", context_tokens=200)  # not used by a hosted model
 
 
-def test_llama_cpp_context_overflow_is_one_line_model_error() -> None:
+class _FakeLlama:
+    """What ``LocalGenerator`` uses of ``llama_cpp.Llama``; its stream overflows as llama.cpp
+    does (a ValueError on the first item)."""
+
+    metadata = {"tokenizer.chat_template": "{% for m in messages %}{{ m['content'] }}{% endfor %}"}
+
+    def __init__(self, n_prompt: int) -> None:
+        self.n_prompt = n_prompt
+
+    def reset(self) -> None: ...
+
+    def token_eos(self) -> int:
+        return 0
+
+    def detokenize(self, tokens: list[int], special: bool = False) -> bytes:
+        return b"<|im_end|>"
+
+    def tokenize(self, text: bytes, add_bos: bool = True, special: bool = False) -> list[int]:
+        return [1] * self.n_prompt
+
+    def create_completion(self, **kwargs):  # noqa: ANN003, ANN201
+        def parts():  # llama-cpp-python raises on the first item of the stream
+            raise ValueError("Requested tokens (2500) exceed context window of 2048")
+            yield {}
+        return parts()
+
+
+@pytest.mark.parametrize("n_prompt", [100, 5000])
+def test_llama_cpp_context_overflow_is_one_line_model_error(n_prompt: int) -> None:
+    """Found by llama.cpp while generating (100 prompt tokens) or by the generator before it
+    starts (a prompt longer than the context)."""
     from qa.generators.llamacpp import LocalGenerator
 
-    class Overflowing:
-        def reset(self) -> None: ...
-
-        def create_chat_completion(self, **kwargs):  # noqa: ANN003, ANN201
-            def parts():  # llama-cpp-python raises on the first item of the stream
-                raise ValueError("Requested tokens (2500) exceed context window of 2048")
-                yield {}
-            return parts()
-
-    generator = LocalGenerator()
-    generator._llm = Overflowing()
+    generator = LocalGenerator(context_tokens=2048)
+    generator._llm = _FakeLlama(n_prompt)
     with pytest.raises(ModelError) as e:
         list(generator.stream([{"role": "user", "content": "x"}]))
-    assert "exceed context window of 2048" in str(e.value) and "\n" not in str(e.value)
+    assert "context window" in str(e.value) and "\n" not in str(e.value)
     assert "raise context_tokens" in str(e.value)
+    if n_prompt > 2048:
+        with pytest.raises(ModelError, match="5000 tokens, at most 2048"):
+            generator.start_probability([{"role": "user", "content": "x"}], ["NICHT"])
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [

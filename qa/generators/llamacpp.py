@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from qa.errors import ModelError
 from qa.generators import Message
@@ -33,7 +34,7 @@ class LocalGenerator:
         self.context_tokens = context_tokens
         self.seed = seed
         self._llm = None
-        self._format = None  # the GGUF's chat template
+        self._format: Any = None  # the GGUF's chat template (a Jinja2ChatFormatter)
         self._probed: list[int] | None = None  # the prompt the context holds, evaluated fresh
         self._start_tokens: dict[str, tuple[frozenset[int], frozenset[int]]] = {}
         self._lock = threading.Lock()  # one llama context: one generation at a time
