@@ -257,17 +257,15 @@ class Assistant:
                     # the refusal marker banned (checked below like any answer)
                     log.info("second try: refused with probability %.2f only", p_refuse)
                     yield from self._write(w, messages, avoid=REFUSAL_MARKERS)
-        raw, first, error, used_fallback = w.raw, w.first, w.error, w.used_fallback
-        generator = w.generator
-        if error:  # a broken answer is shown as broken, never silently truncated
-            if raw:
-                text, citations, _ = postprocess(raw, passages)
-                text = f"{text} … [answer incomplete: {error}]"
+        if w.error:  # a broken answer is shown as broken, never silently truncated
+            if w.raw:
+                text, citations, _ = postprocess(w.raw, passages)
+                text = f"{text} … [answer incomplete: {w.error}]"
             else:
-                text, citations = f"[no answer: {error}]", []
+                text, citations = f"[no answer: {w.error}]", []
             abstained = False
         else:
-            text, citations, refused = postprocess(raw, passages)
+            text, citations, refused = postprocess(w.raw, passages)
             invented = (unsupported_numbers(text, passages, q) | unsupported_names(text, passages, q)
                         if not refused else set())
             if invented:
@@ -279,10 +277,10 @@ class Assistant:
                 citations = []
         answer = Answer(question=question, text=text.strip(), abstained=abstained,
                         citations=tuple(citations), passages=tuple(passages),
-                        timings=Timings(t_retrieved - t0, first, time.perf_counter() - t0),
-                        model=getattr(generator, "name", "unknown"), language=lang,
+                        timings=Timings(t_retrieved - t0, w.first, time.perf_counter() - t0),
+                        model=getattr(w.generator, "name", "unknown"), language=lang,
                         prompt_tokens=prompt_tokens, standalone_question=standalone,
-                        error=error, fallback=used_fallback)
+                        error=w.error, fallback=w.used_fallback)
         yield Done(answer)
 
     def _refusal_probability(self, generator: Generator, messages: list) -> float | None:

@@ -118,9 +118,7 @@ class LocalGenerator:
 
     def _check_fits(self, n_prompt: int) -> None:
         if n_prompt >= self.context_tokens:
-            raise ModelError(f"the prompt does not fit the model's context window ({n_prompt} "
-                             f"tokens, at most {self.context_tokens}); raise context_tokens or "
-                             "lower prompt_budget_tokens")
+            raise _overflow(f"{n_prompt} tokens, at most {self.context_tokens}")
 
     def stream(self, messages: Sequence[Message], max_tokens: int = 256,
                temperature: float = 0.0, avoid_starts: Sequence[str] = ()) -> Iterator[str]:
@@ -157,8 +155,12 @@ class LocalGenerator:
             except ValueError as e:  # llama.cpp: "Requested tokens (N) exceed context window of M"
                 if "context window" not in str(e):
                     raise
-                raise ModelError(f"the prompt does not fit the model's context window ({e}); "
-                                 "raise context_tokens or lower prompt_budget_tokens") from e
+                raise _overflow(str(e)) from e
+
+
+def _overflow(detail: str) -> ModelError:
+    return ModelError(f"the prompt does not fit the model's context window ({detail}); "
+                      "raise context_tokens or lower prompt_budget_tokens")
 
 
 def make_local_generator(settings) -> LocalGenerator:  # noqa: ANN001 - Settings

@@ -242,12 +242,16 @@ class RowReader:
                              (_json_ints(rows),)))
         return [_at(got, r) for r in rows]
 
-    def chunk_rows(self, ids: Sequence[str]) -> list[int]:
-        """The row of each chunk id (``KeyError`` for an unknown one)."""
-        got = {cid: row for row, cid in self._all(
-            f"SELECT row, chunk_id FROM chunks WHERE chunk_id {_IN} ORDER BY row",
+    def _rows_by_id(self, table: str, column: str, ids: Sequence[str]) -> list[int]:
+        """The row of each id in ``table`` (``KeyError`` for an unknown one)."""
+        got = {i: row for row, i in self._all(
+            f"SELECT row, {column} FROM {table} WHERE {column} {_IN} ORDER BY row",
             (json.dumps(list(ids)),))}
         return [got[i] for i in ids]
+
+    def chunk_rows(self, ids: Sequence[str]) -> list[int]:
+        """The row of each chunk id (``KeyError`` for an unknown one)."""
+        return self._rows_by_id("chunks", "chunk_id", ids)
 
     def chunks_by_id(self, ids: Sequence[str]) -> list[Chunk]:
         got = {r[1]: Chunk(*r[1:]) for r in self._all(
@@ -270,10 +274,7 @@ class RowReader:
         return [_at(got, r) for r in rows]
 
     def sentence_rows(self, ids: Sequence[str]) -> list[int]:
-        got = {sid: row for row, sid in self._all(
-            f"SELECT row, sentence_id FROM sentences WHERE sentence_id {_IN} ORDER BY row",
-            (json.dumps(list(ids)),))}
-        return [got[i] for i in ids]
+        return self._rows_by_id("sentences", "sentence_id", ids)
 
     def sentences_of(self, doc_id: str) -> list[Sentence]:
         return [Sentence(*r[1:]) for r in self._all(_SENTENCES_OF, (doc_id,))]
