@@ -143,18 +143,19 @@ class _Handler(BaseHTTPRequestHandler):
             behaviour = s.script[min(len(s.requests) - 1, len(s.script) - 1)]
             s.in_flight += 1
             s.max_in_flight = max(s.max_in_flight, s.in_flight)
+        # a request stops counting as in flight before its response is sent: once the client
+        # has the response it may send the next request at once, before this thread got back
+        if s.delay:
+            time.sleep(s.delay)
+        with s.lock:
+            s.in_flight -= 1
         try:
             if self.path != self.route:
                 self.send_json(404, {"error": {"message": f"no route {self.path}"}})
                 return
-            if s.delay:
-                time.sleep(s.delay)
             self.respond(behaviour, body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        finally:
-            with s.lock:
-                s.in_flight -= 1
 
 
 class _Server(ThreadingHTTPServer):
