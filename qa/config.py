@@ -60,6 +60,7 @@ class Settings:
     # at database_url; with no URL, an embedded server with its data under data_dir)
     store: str = "faiss"
     database_url: str = field(default="", repr=False)
+    pg_pool_size: int = 4  # reading connections to PostgreSQL per process, shared by its threads
 
     # chunking (words): small chunks retrieved best for the dense model on this corpus
     chunk_words: int = 100
@@ -139,7 +140,8 @@ class Settings:
         for name in ("chunk_words", "candidates", "top_k", "threads", "prompt_budget_tokens",
                      "max_answer_tokens", "context_tokens", "max_question_chars", "embed_batch_size",
                      "max_chunks_per_document", "max_file_bytes", "openai_timeout_s",
-                     "openai_connect_timeout_s", "embed_concurrency", "embed_timeout_s"):
+                     "openai_connect_timeout_s", "embed_concurrency", "embed_timeout_s",
+                     "pg_pool_size"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be positive")
         for f in fields(self):  # NaN passes every comparison, so check it by name

@@ -364,3 +364,36 @@ def test_one_process_asks_whether_an_index_exists_then_builds_and_reads_it(
     q = contract.records("a.txt")[0].chunk_vectors[0]
     assert store.search(q, 1)[0][1] > 0.99
     backend.close()
+
+
+def test_threads_share_a_bounded_pool_and_all_read_right(server_url: str) -> None:
+    """Eight threads (an HTTP server's workers, the UI's sessions) read through one backend at
+    once: every answer is the one a lone reader gets, and no more than ``pool_size``
+    connections are opened."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    backend = PostgresBackend.at(server_url, schema=f"t{next(_schemas)}", pool_size=3)
+    contract = StoreContract()
+    recs = contract.records()
+    store = contract.write(backend, recs)
+    emb = FakeEmbedder(dim=StoreContract.dim)
+    questions = ["Cloud Umsatz", "Prozent Hongkong", "Wer leitet Alibaba?", "Aktien Gewinn"]
+    vectors = emb.embed(questions, "query")
+    ids = [c.chunk_id for r in recs for c in r.chunks]
+
+    def read(i: int) -> tuple[Any, ...]:
+        j = i % len(questions)
+        return (store.search(vectors[j], 5), store.lexical_search(questions[j], 5),
+                [c.chunk_id for c in store.chunks_by_id(ids[j::3])],
+                len(store.list_documents()))
+
+    expected = [read(i) for i in range(len(questions))]
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(read, range(200)))
+        assert got == [expected[i % len(questions)] for i in range(200)]
+        stats = backend._read_connection()._connections().get_stats()
+        assert stats["pool_max"] == 3 and 1 <= stats["pool_size"] <= 3
+        assert stats["requests_num"] >= 800  # every call took a connection from the pool
+    finally:
+        backend.close()

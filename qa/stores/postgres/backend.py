@@ -1,5 +1,6 @@
 """Where the PostgreSQL store is and how it is reached: connections (``StoreUnavailableError``,
-one line, when the database cannot be reached), the embedded server, the ingest lock, a write.
+one line, when the database cannot be reached), a pool of reading connections shared by the
+threads of a process, the embedded server, the ingest lock, a write.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from typing import Any, TypeVar
 from qa.errors import IndexMismatchError, QAError, StoreUnavailableError
 from qa.stores.base import REBUILD_HINT, DocumentRecord, IndexConfig, config_mismatch
 from qa.stores.postgres import schema as tables
-from qa.stores.postgres.store import PostgresStore
+from qa.stores.postgres.store import EF_SEARCH, PostgresStore
 
 _T = TypeVar("_T")
+POOL_SIZE = 4  # reading connections per backend (per process), unless settings say otherwise
+POOL_TIMEOUT_S = 10.0  # how long a reader waits for a free connection
 
 
 def _schema_name(schema: str) -> str:
@@ -67,21 +70,25 @@ class PostgresBackend:
     name = "postgres"
 
     def __init__(self, settings: Any = None, *, url: str = "", schema: str = "qa",
-                 data_dir: Path | str | None = None) -> None:
+                 data_dir: Path | str | None = None, pool_size: int | None = None) -> None:
         if settings is not None:
             url = url or getattr(settings, "database_url", "")
             if data_dir is None:
                 data_dir = Path(settings.data_dir) / "postgres"
+            if pool_size is None:
+                pool_size = getattr(settings, "pg_pool_size", None)
         self.url = url
+        self.pool_size = max(1, pool_size or POOL_SIZE)
         self.schema = _schema_name(schema)
         self.data_dir = Path(data_dir) if data_dir is not None else Path("data") / "postgres"
         self._server: Any = None
         self._reader: _Reader | None = None
+        self._reader_lock = threading.Lock()
 
     @classmethod
-    def at(cls, url: str, schema: str = "qa") -> PostgresBackend:
+    def at(cls, url: str, schema: str = "qa", pool_size: int | None = None) -> PostgresBackend:
         """The index in ``schema`` of the database at ``url``."""
-        return cls(url=url, schema=schema)
+        return cls(url=url, schema=schema, pool_size=pool_size)
 
     def __repr__(self) -> str:
         return f"PostgresBackend({self.where!r})"
@@ -100,28 +107,27 @@ class PostgresBackend:
             self._server = _embedded_server(self.data_dir)
         return str(self._server.get_uri())
 
+    def _connect_kwargs(self) -> dict[str, Any]:
+        return {} if "connect_timeout" in self._conninfo() else {"connect_timeout": 5}
+
+    def _unreachable(self, e: BaseException) -> StoreUnavailableError:
+        where = _redact(self.url) if self.url else f"the embedded PostgreSQL in {self.data_dir}/"
+        return StoreUnavailableError(f"PostgreSQL at {where} cannot be reached "
+                                     f"({_first_line(e)}); start it, or set QA_DATABASE_URL "
+                                     "to a running server")
+
     def connect(self, autocommit: bool = True) -> Any:
         """A new connection with this schema and the vector extension on its search path;
         ``StoreUnavailableError`` (one line) when the database cannot be reached."""
         import psycopg
 
         conninfo = self._conninfo()
-        extra: dict[str, Any] = {} if "connect_timeout" in conninfo else {"connect_timeout": 5}
         try:
-            conn = psycopg.connect(conninfo, autocommit=autocommit, **extra)
+            conn = psycopg.connect(conninfo, autocommit=autocommit, **self._connect_kwargs())
         except psycopg.Error as e:
-            where = _redact(self.url) if self.url else f"the embedded PostgreSQL in {self.data_dir}/"
-            raise StoreUnavailableError(f"PostgreSQL at {where} cannot be reached "
-                                        f"({_first_line(e)}); start it, or set QA_DATABASE_URL "
-                                        "to a running server") from e
+            raise self._unreachable(e) from e
         try:
-            row = conn.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
-                               "ON n.oid = e.extnamespace WHERE e.extname = 'vector'").fetchone()
-            path = [self.schema] + ([row[0]] if row and row[0] != self.schema else [])
-            conn.execute("SELECT set_config('search_path', %s, false)",
-                         (", ".join(f'"{p}"' for p in path),))
-            if row:
-                tables.register_vector(conn)
+            self._prepare(conn)
             if not autocommit:
                 conn.commit()
         except BaseException:
@@ -129,17 +135,36 @@ class PostgresBackend:
             raise
         return conn
 
+    def _prepare(self, conn: Any) -> None:
+        """This schema and the vector extension's on the search path, vectors as numpy; for a
+        reading connection (autocommit) also the session settings of the reading side."""
+        row = conn.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+                           "ON n.oid = e.extnamespace WHERE e.extname = 'vector'").fetchone()
+        path = [self.schema] + ([row[0]] if row and row[0] != self.schema else [])
+        conn.execute("SELECT set_config('search_path', %s, false)",
+                      (", ".join(f'"{p}"' for p in path),))
+        if row:
+            tables.register_vector(conn)
+        if conn.autocommit:
+            # reads are short: JIT compilation (on by default from PostgreSQL 12 where LLVM
+            # is installed) would cost more than it saves on the lexical query's estimate
+            conn.execute("SELECT set_config('jit', 'off', false)")
+            if row:  # HNSW candidates; a search with a larger k raises it for its transaction
+                conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(EF_SEARCH),))
+
     def _read_connection(self) -> _Reader:
-        if self._reader is None or self._reader.closed:
-            self._reader = _Reader(self)
-        return self._reader
+        with self._reader_lock:
+            if self._reader is None or self._reader.closed:
+                self._reader = _Reader(self)
+            return self._reader
 
     def close(self, stop: bool = False) -> None:
-        """Close the reading connection; ``stop``: also let go of the embedded server, which
+        """Close the reading connections; ``stop``: also let go of the embedded server, which
         stops when no process uses it any more (otherwise it stops when this process ends)."""
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        with self._reader_lock:
+            reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
         if stop and self._server is not None:
             self._server.cleanup()
             self._server = None
@@ -196,9 +221,9 @@ class PostgresBackend:
             raise StoreUnavailableError(f"writing to {self.where} failed "
                                         f"({_first_line(e)}); nothing was changed") from e
         if self._reader is not None:
-            # the reading connection may predate the vector extension (opened to ask whether
+            # the reading connections may predate the vector extension (opened to ask whether
             # an index exists, before the first write created it) or the tables a replace
-            # swapped in: the next read opens a fresh one
+            # swapped in: they are all replaced
             self._reader.reset()
 
 
@@ -222,50 +247,99 @@ def _embedded_server(data_dir: Path) -> Any:
 
 
 class _Reader:
-    """One reading connection, shared by the stores a backend opens; queries are serialised,
-    and a broken connection is opened again once before giving up."""
+    """The reading connections of one backend, shared by the stores it opens and by the
+    threads that use them: a ``psycopg_pool.ConnectionPool`` of at most ``pool_size``
+    connections, each checked when it is taken. A broken connection makes all of them be
+    replaced and the call tried once more; when the database is down the pool is closed and
+    the error is ``connect``'s one line, at once (the next call tries a new pool)."""
 
     def __init__(self, backend: PostgresBackend) -> None:
         self._backend = backend
-        self._lock = threading.RLock()
-        self._conn: Any = None
+        self._lock = threading.Lock()
+        self._pool: Any = None
         self._finalizer: Any = None
         self.closed = False
-        self.ef_search: str | None = None
 
-    def _connection(self) -> Any:
-        if self._conn is None or self._conn.closed:
-            self._conn = self._backend.connect()
-            self._finalizer = weakref.finalize(self, self._conn.close)
-        return self._conn
+    def _connections(self) -> Any:
+        with self._lock:
+            if self._pool is None:  # (again, for a store still used after a close)
+                from psycopg_pool import ConnectionPool
+
+                b = self._backend
+                # one connection directly first: a database that cannot be reached is
+                # reported at once, in one line, rather than after the pool's timeout
+                b.connect().close()
+                pool = ConnectionPool(b._conninfo(), min_size=1, max_size=b.pool_size,
+                                      kwargs={"autocommit": True, **b._connect_kwargs()},
+                                      configure=b._prepare, timeout=POOL_TIMEOUT_S,
+                                      num_workers=1, name=f"qa-{b.schema}", open=False)
+                pool.open()
+                self._pool = pool
+                self._finalizer = weakref.finalize(self, pool.close, 1.0)
+            return self._pool
+
+    def _drop(self, pool: Any) -> None:
+        """Close ``pool`` (the database went away): the next call starts again."""
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+                if self._finalizer is not None:
+                    self._finalizer.detach()
+                    self._finalizer = None
+        pool.close(timeout=1.0)
+
+    def _check_reachable(self, pool: Any, e: BaseException) -> None:
+        try:
+            self._backend.connect().close()
+        except StoreUnavailableError as down:
+            self._drop(pool)
+            raise down from e
 
     def run(self, fn: Callable[[Any], _T]) -> _T:
         import psycopg
+        from psycopg_pool import ConnectionPool, PoolTimeout
 
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    return fn(self._connection())
-                except (psycopg.OperationalError, psycopg.errors.FeatureNotSupported) as e:
-                    # a dropped connection, or a prepared statement whose table a rebuild
-                    # replaced ("cached plan must not change result type"): a new connection
-                    self.reset()
-                    if attempt == 2:
-                        raise StoreUnavailableError(
-                            f"PostgreSQL with {self._backend.where} stopped answering "
-                            f"({_first_line(e)})") from e
-                except psycopg.errors.UndefinedTable as e:
-                    raise IndexMismatchError(f"no index in {self._backend.where} (tables are "
-                                             f"missing); {REBUILD_HINT}") from e
+        for attempt in (1, 2):
+            pool = self._connections()
+            try:
+                with pool.connection() as conn:
+                    ConnectionPool.check_connection(conn)  # an idle one may have been dropped
+                    return fn(conn)
+            except PoolTimeout as e:
+                self._check_reachable(pool, e)
+                raise StoreUnavailableError(
+                    f"no free connection to {self._backend.where} within {POOL_TIMEOUT_S:.0f} s "
+                    f"(all {self._backend.pool_size} in use; QA_PG_POOL_SIZE sets how many)"
+                ) from e
+            except (psycopg.OperationalError, psycopg.errors.FeatureNotSupported) as e:
+                # a dropped connection, or a prepared statement whose table a rebuild
+                # replaced ("cached plan must not change result type"): the pool's other
+                # connections are as stale, so all of them are replaced
+                if isinstance(e, psycopg.OperationalError):
+                    self._check_reachable(pool, e)
+                pool.drain()
+                if attempt == 2:
+                    raise StoreUnavailableError(
+                        f"PostgreSQL with {self._backend.where} stopped answering "
+                        f"({_first_line(e)})") from e
+            except psycopg.errors.UndefinedTable as e:
+                raise IndexMismatchError(f"no index in {self._backend.where} (tables are "
+                                         f"missing); {REBUILD_HINT}") from e
         raise AssertionError("unreachable")
 
     def reset(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                self._conn.close()
-            self._conn = None
-            self.ef_search = None
+        """Replace every connection (after a write: the vector extension or the tables may
+        be new)."""
+        with self._lock:
+            pool = self._pool
+        if pool is not None:
+            pool.drain()
 
     def close(self) -> None:
-        self.reset()
-        self.closed = True
+        with self._lock:
+            pool, self._pool, self.closed = self._pool, None, True
+            if self._finalizer is not None:
+                self._finalizer.detach()
+                self._finalizer = None
+        if pool is not None:
+            pool.close()

@@ -25,7 +25,8 @@ from qa.types import Document
 if TYPE_CHECKING:
     from qa.stores.postgres.backend import PostgresBackend
 
-SCHEMA_VERSION = 3  # 2: chunk lengths for BM25; 3: lexemes (document frequencies)
+SCHEMA_VERSION = 4  # 2: chunk lengths for BM25; 3: lexemes (document frequencies);
+# 4: a partial GIN index on tsv per text-search configuration
 TABLES = ("meta", "documents", "chunks", "sentences", "lexemes")
 TS_CONFIGS = {"de": "german", "en": "english"}  # detected language -> text-search configuration
 LEXICAL_CONFIGS = ("german", "english", "simple")
@@ -146,7 +147,10 @@ def _search_indexes(schema: str, suffix: str) -> list[str]:
     """Built after a bulk load (faster than row by row)."""
     s, t = f'"{schema}"', suffix
     return [
-        f"CREATE INDEX chunks{t}_tsv ON {s}.chunks{t} USING gin (tsv)",
+        # one per configuration: lexical search asks each for its own chunks, and a
+        # configuration that no chunk uses is then an empty index, not a scan of all matches
+        *(f"CREATE INDEX chunks{t}_tsv_{cfg} ON {s}.chunks{t} USING gin (tsv) "
+          f"WHERE ts_config = '{cfg}'::regconfig" for cfg in LEXICAL_CONFIGS),
         f"CREATE INDEX chunks{t}_hnsw ON {s}.chunks{t} USING hnsw (embedding vector_ip_ops)",
         f"CREATE INDEX sentences{t}_terms ON {s}.sentences{t} USING gin (terms)",
         f"CREATE INDEX sentences{t}_hnsw ON {s}.sentences{t} "

@@ -2,8 +2,9 @@
 
 Dense search orders by pgvector's ``<#>`` (the negative inner product) over an HNSW index, with
 ``hnsw.ef_search`` 200 or ``k`` (an exact scan past pgvector's limit of 1000). Lexical search
-ORs the question's words into a ``tsquery`` per text-search configuration and ranks the matches
-by BM25.
+gathers a bounded set of candidates per text-search configuration through its partial GIN
+index (the chunks with every word of the question, then those with its rarest words) and
+ranks them by BM25.
 """
 
 from __future__ import annotations
@@ -22,17 +23,16 @@ from qa.types import Chunk, Document, Sentence
 if TYPE_CHECKING:
     from qa.stores.postgres.backend import PostgresBackend
 
-EF_SEARCH = 200
+EF_SEARCH = 200  # recall@10 0.953 at 1M chunks, against 0.81 at pgvector's 40 (docs/scaling.md)
 _MAX_EF_SEARCH = 1000  # pgvector's limit; a larger k is answered by an exact scan
 CANDIDATES = 2000  # lexical search: the rare words of a question, up to this many chunks ...
-MAX_CANDIDATES = 10000  # ... and never more than this many scored (per configuration)
+MAX_CANDIDATES = 3000  # ... and never more than this many scored (per configuration)
 _WORD = re.compile(r"[^\W_]+", re.U)
 
 
 class Runner(Protocol):
-    """Runs a function on a live connection (``backend._Reader``)."""
-
-    ef_search: str | None  # hnsw.ef_search as last set on that connection
+    """Runs a function on a live connection (``backend._Reader``), whose ``hnsw.ef_search``
+    is ``EF_SEARCH``."""
 
     def run(self, fn: Callable[[Any], Any]) -> Any: ...
 
@@ -46,6 +46,49 @@ def query_words(text: str, limit: int = 64) -> list[str]:
     """
     return list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))[:limit]
 
+
+def _gather(cfg: str) -> str:
+    """The candidates of one text-search configuration: chunks with every word of the question
+    (``every``), then those with its rare words (``rare``) but not every word, ``%(cap)s`` at
+    most. ``cfg`` is a constant, so that the planner picks that configuration's partial GIN
+    index; the ``LIMIT`` over ``UNION ALL`` stops reading once it has enough."""
+    scan = ("SELECT c.chunk_id, c.tsv, p.lexemes FROM pick p CROSS JOIN LATERAL ("
+            "SELECT chunk_id, tsv FROM {s}.chunks WHERE ts_config = '%s'::regconfig "
+            "AND tsv @@ %s LIMIT %%(cap)s) c WHERE p.cfg = '%s'::regconfig AND p.rare IS NOT NULL")
+    return (f"(SELECT * FROM ({scan % (cfg, 'p.every', cfg)} UNION ALL "
+            f"{scan % (cfg, '(p.rare && !! p.every)', cfg)}) g LIMIT %(cap)s)")
+
+
+_QUOTED = "'''' || replace(d.lexeme, '''', '''''') || ''''"  # a lexeme as a tsquery operand
+_LEXICAL_SQL = f"""
+    WITH q AS MATERIALIZED (  -- the question, parsed once per configuration
+      SELECT cfg, tsvector_to_array(to_tsvector(cfg, %(t)s)) AS lexemes
+      FROM unnest(%(cfgs)s::regconfig[]) AS cfg),
+    df AS MATERIALIZED (
+      SELECT l.lexeme, l.df::float8 AS n,
+             sum(l.df) OVER (ORDER BY l.df, l.lexeme) - l.df AS rarer
+      FROM {{s}}.lexemes l WHERE l.lexeme IN (SELECT unnest(lexemes) FROM q)),
+    pick AS MATERIALIZED (  -- per configuration: its rare words ORed, its known words ANDed
+      SELECT q.cfg, q.lexemes,
+             (SELECT string_agg({_QUOTED}, ' | ') FROM df d
+              WHERE d.lexeme = ANY(q.lexemes) AND d.rarer < %(budget)s)::tsquery AS rare,
+             (SELECT string_agg({_QUOTED}, ' & ') FROM df d
+              WHERE d.lexeme = ANY(q.lexemes))::tsquery AS every
+      FROM q),
+    m AS MATERIALIZED (  -- (chunk, matched word, its frequency) of the candidates
+      SELECT c.chunk_id, length(c.tsv)::float8 AS len, u.lexeme,
+             coalesce(array_length(u.positions, 1), 1)::float8 AS tf
+      FROM ({" UNION ALL ".join(_gather(cfg) for cfg in LEXICAL_CONFIGS)}) AS c
+      -- only the question's words of each chunk: marked with weight A, kept, unnested
+      CROSS JOIN LATERAL unnest(ts_filter(setweight(c.tsv, 'A', c.lexemes), '{{a}}')) AS u),
+    corpus AS (SELECT chunks::float8 AS n,
+                      greatest(lexemes::float8 / greatest(chunks, 1), 1) AS avgdl
+               FROM {{s}}.meta)
+    SELECT m.chunk_id,
+           sum(ln(1 + (corpus.n - df.n + 0.5) / (df.n + 0.5))
+               * m.tf * 2.5 / (m.tf + 1.5 * (0.25 + 0.75 * m.len / corpus.avgdl))) AS score
+    FROM m JOIN df USING (lexeme) CROSS JOIN corpus
+    GROUP BY m.chunk_id ORDER BY score DESC, m.chunk_id LIMIT %(k)s"""
 
 
 class PostgresStore:
@@ -89,17 +132,14 @@ class PostgresStore:
 
         def run(c: Any) -> list[tuple[Any, ...]]:
             query = sql.replace("{s}", self._s)
-            if k > _MAX_EF_SEARCH:  # beyond HNSW's reach: an exact scan
-                with c.transaction():
+            if k <= EF_SEARCH:  # the connection's setting: HNSW returns at most ef_search rows
+                return c.execute(query, {"v": v, "k": k}).fetchall()
+            with c.transaction():
+                if k > _MAX_EF_SEARCH:  # beyond HNSW's reach: an exact scan
                     c.execute("SET LOCAL enable_indexscan = off")
-                    return c.execute(query, {"v": v, "k": k}).fetchall()
-            # HNSW returns at most ef_search rows; 200 keeps recall@10 at 0.95 at 1M chunks
-            # (measured: 0.81 at pgvector's default 40, 0.953 at 200; docs/scaling.md)
-            ef = str(max(EF_SEARCH, k))
-            if self._reader.ef_search != ef:  # set once per connection and value
-                c.execute("SELECT set_config('hnsw.ef_search', %s, false)", (ef,))
-                self._reader.ef_search = ef
-            return c.execute(query, {"v": v, "k": k}).fetchall()
+                else:
+                    c.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(k),))
+                return c.execute(query, {"v": v, "k": k}).fetchall()
 
         return self._reader.run(run)
 
@@ -119,50 +159,19 @@ class PostgresStore:
         word stemmed in its chunk's configuration (``ts_rank`` has no inverse document
         frequency and ranked worse: docs/postgres.md).
 
-        Candidates come from the question's rarest words: words are taken rarest first while
-        the chunks they are in add up to fewer than ``CANDIDATES``, and at most
-        ``MAX_CANDIDATES`` chunks are scored. A chunk with only common words of the question
-        (which add little to a BM25 score) is then not scored; below that many matches the
-        result is exact."""
+        Candidates come through each configuration's own GIN index (a partial index, so a
+        configuration that no chunk uses costs nothing): first the chunks that have every
+        known word of the question, then those with its rarest words (taken rarest first while
+        the chunks they are in add up to fewer than ``CANDIDATES``), at most
+        ``MAX_CANDIDATES`` per configuration; only those are scored. Below that many matches
+        the result is exact; above, a chunk with only common words of the question (which add
+        little to a BM25 score) may be left out."""
         words = query_words(text)
         if not words or k <= 0:
             return []
-        rows = self._all("""
-            WITH q AS MATERIALIZED (  -- the question, parsed once per configuration
-              SELECT cfg, tsvector_to_array(to_tsvector(cfg, %(t)s)) AS lexemes
-              FROM unnest(%(cfgs)s::regconfig[]) AS cfg),
-            df AS MATERIALIZED (
-              SELECT l.lexeme, l.df::float8 AS n,
-                     sum(l.df) OVER (ORDER BY l.df, l.lexeme) - l.df AS rarer
-              FROM {s}.lexemes l WHERE l.lexeme IN (SELECT unnest(lexemes) FROM q)),
-            pick AS MATERIALIZED (  -- per configuration: its rare words as a tsquery
-              SELECT q.cfg, q.lexemes, (SELECT string_agg(
-                                    '''' || replace(d.lexeme, '''', '''''') || '''', ' | ')
-                                  FROM df d WHERE d.lexeme = ANY(q.lexemes)
-                                  AND d.rarer < %(budget)s)::tsquery AS query
-              FROM q),
-            m AS MATERIALIZED (  -- (chunk, matched word, its frequency) of the candidates
-              SELECT c.chunk_id, length(c.tsv)::float8 AS len, u.lexeme,
-                     coalesce(array_length(u.positions, 1), 1)::float8 AS tf
-              FROM pick CROSS JOIN LATERAL (
-                     SELECT chunk_id, tsv FROM {s}.chunks
-                     WHERE ts_config = pick.cfg AND tsv @@ pick.query
-                     LIMIT %(cap)s) AS c
-              -- only the question's words of each chunk: marked with weight A, kept, unnested
-              CROSS JOIN LATERAL unnest(ts_filter(setweight(c.tsv, 'A', pick.lexemes), '{a}'))
-                AS u
-              WHERE pick.query IS NOT NULL),
-            corpus AS (SELECT chunks::float8 AS n,
-                              greatest(lexemes::float8 / greatest(chunks, 1), 1) AS avgdl
-                       FROM {s}.meta)
-            SELECT m.chunk_id,
-                   sum(ln(1 + (corpus.n - df.n + 0.5) / (df.n + 0.5))
-                       * m.tf * 2.5 / (m.tf + 1.5 * (0.25 + 0.75 * m.len / corpus.avgdl)))
-                     AS score
-            FROM m JOIN df USING (lexeme) CROSS JOIN corpus
-            GROUP BY m.chunk_id ORDER BY score DESC, m.chunk_id LIMIT %(k)s""",
-            {"t": " ".join(words), "k": k, "cfgs": list(LEXICAL_CONFIGS),
-             "budget": CANDIDATES, "cap": MAX_CANDIDATES})
+        rows = self._all(_LEXICAL_SQL, {"t": " ".join(words), "k": k,
+                                        "cfgs": list(LEXICAL_CONFIGS),
+                                        "budget": CANDIDATES, "cap": MAX_CANDIDATES})
         return [(i, float(score)) for i, score in rows if score > 0]
 
     def lexical_coverage(self, text: str) -> float:
