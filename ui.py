@@ -130,9 +130,10 @@ class App:
         from qa import registry
 
         s = self.settings
-        # a hosted backend is offered when it is the configured one or has a key
+        default = registry.names("generator")[0]  # the registry lists the default first
+        # another backend (hosted) is offered when it is the configured one or has a key
         return [b for b in registry.names("generator")
-                if b in ("local", s.backend) or bool(s.openai_api_key)]
+                if b in (default, s.backend) or bool(s.openai_api_key)]
 
     def models(self, backend: str) -> list[str]:
         from qa.models import MODELS
