@@ -397,3 +397,24 @@ def test_threads_share_a_bounded_pool_and_all_read_right(server_url: str) -> Non
         assert stats["requests_num"] >= 800  # every call took a connection from the pool
     finally:
         backend.close()
+
+
+def test_a_database_that_goes_down_under_the_pool_is_one_clear_line(tmp_path: Path) -> None:
+    """The pool's connections are open when the server stops: the next read says so in one
+    line at once (not after the pool's wait for a free connection)."""
+    server = _embedded_server(tmp_path / "data")
+    backend = PostgresBackend.at(str(server.get_uri()), pool_size=2)
+    contract = StoreContract()
+    store = contract.write(backend, contract.records())
+    assert store.lexical_search("Cloud", 3)
+    server.cleanup()  # stops it: this process was its only user
+    try:
+        for _ in range(2):  # the pool is closed, and the next call finds it down as well
+            t = time.perf_counter()
+            with pytest.raises(StoreUnavailableError) as e:
+                store.lexical_search("Cloud", 3)
+            assert time.perf_counter() - t < 5
+            message = str(e.value)
+            assert "\n" not in message and "cannot be reached" in message
+    finally:
+        backend.close()
