@@ -31,6 +31,7 @@ from qa.prompting import (
     could_be_refusal,
     detect_language,
     is_refusal,
+    lacks_what_was_asked,
     postprocess,
     select_passages,
     unsupported_names,
@@ -39,7 +40,7 @@ from qa.prompting import (
 from qa.questions import question_parts
 from qa.retrieval import HybridRetriever, Retriever
 from qa.stores.base import IndexConfig, Store, StoreBackend
-from qa.types import Answer, Hit, Passage, Timings
+from qa.types import Answer, Citation, Hit, Passage, Timings
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,22 @@ def ingest(settings: Settings, paths: Sequence[Path | str] | None = None,
     return report, loaded.skipped
 
 
+def _abstain_reason(text: str, citations: Sequence[Citation], refused: bool,
+                    passages: Sequence[Passage], question: str) -> str | None:
+    """Why a written reply is not shown as an answer, or None when it is one."""
+    if refused:
+        return "the model refused"
+    invented = unsupported_numbers(text, passages, question) | unsupported_names(text, passages,
+                                                                                 question)
+    if invented:
+        return "numbers or names no passage holds: " + ", ".join(sorted(invented))
+    if not citations:
+        return "no passage supports the reply"
+    if lacks_what_was_asked(text, question):
+        return "the reply does not contain what the question asks for"
+    return None
+
+
 class Assistant:
     def __init__(self, retriever: Retriever, generator: Generator,
                  settings: Settings | None = None, index: Store | None = None,
@@ -244,10 +261,12 @@ class Assistant:
         messages = build_messages(q, passages, lang, parts)
         prompt_tokens = sum(count(m["content"]) for m in messages)
         w = _Writing(self.generator, t0)
+        p_refuse = None
+        reason = None if passages else "no passages"
         if passages:
             p_refuse = self._refusal_probability(w.generator, messages)
             if p_refuse is not None and p_refuse >= s.abstain_threshold:
-                log.info("abstaining: the model would refuse with probability %.2f", p_refuse)
+                reason = f"the model would refuse (p={p_refuse:.2f})"
                 w.raw, w.first = NOT_FOUND, time.perf_counter() - t0
             else:
                 yield from self._write(w, messages)
@@ -257,6 +276,7 @@ class Assistant:
                     # the refusal marker banned (checked below like any answer)
                     log.info("second try: refused with probability %.2f only", p_refuse)
                     yield from self._write(w, messages, avoid=REFUSAL_MARKERS)
+        draft = None
         if w.error:  # a broken answer is shown as broken, never silently truncated
             if w.raw:
                 text, citations, _ = postprocess(w.raw, passages)
@@ -266,13 +286,11 @@ class Assistant:
             abstained = False
         else:
             text, citations, refused = postprocess(w.raw, passages)
-            invented = (unsupported_numbers(text, passages, q) | unsupported_names(text, passages, q)
-                        if not refused else set())
-            if invented:
-                log.info("abstaining: the answer has numbers or names no passage holds: %s",
-                         invented)
-            abstained = refused or not citations or bool(invented)
+            reason = reason or _abstain_reason(text, citations, refused, passages, q)
+            abstained = reason is not None
             if abstained:
+                log.info("abstaining: %s", reason)
+                draft = None if w.raw == NOT_FOUND else w.raw.strip() or None
                 text = ABSTAIN_TEXT[lang]
                 citations = []
         answer = Answer(question=question, text=text.strip(), abstained=abstained,
@@ -280,7 +298,9 @@ class Assistant:
                         timings=Timings(t_retrieved - t0, w.first, time.perf_counter() - t0),
                         model=getattr(w.generator, "name", "unknown"), language=lang,
                         prompt_tokens=prompt_tokens, standalone_question=standalone,
-                        error=w.error, fallback=w.used_fallback)
+                        error=w.error, fallback=w.used_fallback,
+                        abstain_reason=reason if abstained else None, draft=draft,
+                        refusal_probability=p_refuse)
         yield Done(answer)
 
     def _refusal_probability(self, generator: Generator, messages: list) -> float | None:

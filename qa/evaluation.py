@@ -112,7 +112,9 @@ def run(settings: Settings, gold: list[dict[str, Any]], retrieval_only: bool = F
                     row.update(answer=a.text, abstained=a.abstained, citations=d["citations"],
                                sources=d["sources"], timings=d["timings"], model=a.model,
                                prompt_tokens=a.prompt_tokens, error=a.error,
-                               passages=_passages(a.passages))
+                               passages=_passages(a.passages),
+                               **{k: d[k] for k in ("abstain_reason", "draft", "refusal_probability")
+                                  if k in d})
         rows.append(row)
         if progress:
             progress(i, len(gold), item["id"])
@@ -197,8 +199,10 @@ def summary_markdown(report: dict[str, Any], title: str) -> str:
             what = ", ".join(k for k in ("hit@5", "fact_correct", "abstention_correct")
                              if r.get(k) == 0.0)
             ans = (r.get("answer") or "").replace("\n", " ")[:140]
+            why = f" ({r['abstain_reason']}; draft: {(r.get('draft') or '')[:100]})" \
+                if r.get("abstain_reason") else ""
             out.append(f"- {r['id']} ({r.get('language')}/{r.get('kind')}; {what}): "
-                       f"{r['question']} → {ans}")
+                       f"{r['question']} → {ans}{why}")
     return "\n".join(out) + "\n"
 
 

@@ -123,6 +123,11 @@ class Answer:
     standalone_question: str | None = None  # set when a follow-up was rewritten
     error: str | None = None  # set when generation broke off (e.g. a hosted stream dropped)
     fallback: bool = False  # answered by the fallback backend
+    # why qa abstained ("the model would refuse (p=0.81)", "numbers no passage holds: 42", ...)
+    # and the model's withheld reply, if it wrote one: for the eval report and for debugging
+    abstain_reason: str | None = None
+    draft: str | None = None
+    refusal_probability: float | None = None  # StartProbing generators only
 
     @property
     def sources(self) -> list[str]:
@@ -150,4 +155,10 @@ class Answer:
             d["error"] = self.error
         if self.fallback:
             d["fallback"] = True
+        if self.abstain_reason:
+            d["abstain_reason"] = self.abstain_reason
+        if self.draft:
+            d["draft"] = self.draft
+        if self.refusal_probability is not None:
+            d["refusal_probability"] = round(self.refusal_probability, 4)
         return d

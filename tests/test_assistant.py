@@ -162,3 +162,43 @@ def test_a_refusal_already_shown_in_words_is_not_retried(probing_assistant: Assi
     gen.enqueue("Die Textstellen enthalten keine Angaben zum Finanzchef.")
     a = probing_assistant.ask("Wie heißt der Finanzchef?")
     assert a.abstained and len(gen.avoided) == 1
+
+
+# -- why qa abstained ---------------------------------------------------------------------------
+
+def test_an_abstention_says_why_and_keeps_the_withheld_reply(probing_assistant: Assistant) -> None:
+    gen = probing_assistant.generator
+    gen.probability = 0.9
+    sure = probing_assistant.ask("Wie heißt der Finanzchef von Alibaba?")
+    assert sure.abstain_reason == "the model would refuse (p=0.90)" and sure.draft is None
+    assert sure.refusal_probability == pytest.approx(0.9)
+    gen.probability = 0.01
+    gen.enqueue("Der Finanzchef verdient 987654 Euro [1].")
+    invented = probing_assistant.ask("Wie viel verdient der Finanzchef?")
+    assert invented.abstain_reason == "numbers or names no passage holds: 987654"
+    assert invented.draft == "Der Finanzchef verdient 987654 Euro [1]."
+    d = invented.to_dict()
+    assert d["abstain_reason"] == invented.abstain_reason and d["draft"] == invented.draft
+    gen.enqueue("Alibaba baut Rechenzentren in Brasilien [1].")
+    answered = probing_assistant.ask("Wo baut Alibaba Rechenzentren?")
+    assert not answered.abstained and answered.abstain_reason is None and answered.draft is None
+    assert "abstain_reason" not in answered.to_dict()
+
+
+@pytest.mark.parametrize("question, reply", [
+    ("Wie viel zahlt Apple an Alibaba für die KI-Funktionen?",
+     "Die KI-Funktionen werden von Apple an Alibaba bezahlt [1]."),
+    ("Who heads the Alibaba Cloud unit?", "The Alibaba Cloud unit is headed by Alibaba Cloud [1]."),
+])
+def test_a_reply_without_what_was_asked_is_no_answer(fake_assistant: Assistant, question: str,
+                                                       reply: str) -> None:
+    fake_assistant.generator.enqueue(reply)
+    a = fake_assistant.ask(question)
+    assert a.abstained and a.abstain_reason == "the reply does not contain what the question asks for"
+    assert a.draft == reply
+
+
+def test_a_reply_with_what_was_asked_is_kept(fake_assistant: Assistant) -> None:
+    fake_assistant.generator.enqueue("Alibaba Cloud hält 35,8 Prozent des Marktes [1].")
+    a = fake_assistant.ask("Wie hoch ist der Marktanteil von Alibaba Cloud in China?")
+    assert not a.abstained and "35,8" in a.text
