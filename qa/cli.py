@@ -154,6 +154,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(a.text)
             if a.error:
                 print(f"error: {a.error}", file=sys.stderr)
+            if a.abstain_reason:  # why no answer: on stderr, the answer itself stays clean
+                print(f"(no answer: {a.abstain_reason})", file=sys.stderr)
             lines = list(_format_sources(a))
             if lines:
                 print("\nSources:")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,3 +73,16 @@ def test_streamed_text_is_erased_as_the_terminal_wrapped_it(monkeypatch: pytest.
     assert _erase("kurz") == "\r\033[J"
     assert _erase("a" * 25) == "\033[2F\033[J"  # three rows on a 10-column terminal
     assert _erase("eins\nzwei\n" + "x" * 11) == "\033[3F\033[J"
+
+
+def test_ask_says_on_stderr_why_there_is_no_answer(fake_assistant: Any, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from qa import cli
+    from qa.prompting import ABSTAIN_TEXT, NOT_FOUND
+
+    monkeypatch.setattr(cli, "_load", lambda args: fake_assistant)
+    fake_assistant.generator.enqueue(NOT_FOUND)
+    assert main(["ask", "Wie heißt der Finanzchef von Alibaba?"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(ABSTAIN_TEXT["de"]) and NOT_FOUND not in out
+    assert "(no answer: the model refused)" in err
