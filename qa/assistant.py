@@ -26,6 +26,7 @@ from qa.prompting import (
     ABSTAIN_TEXT,
     NOT_FOUND,
     REFUSAL_MARKERS,
+    REST_MISSING_TEXT,
     approx_tokens,
     build_messages,
     could_be_refusal,
@@ -34,6 +35,7 @@ from qa.prompting import (
     lacks_what_was_asked,
     postprocess,
     select_passages,
+    split_partial,
     unsupported_names,
     unsupported_numbers,
 )
@@ -285,7 +287,9 @@ class Assistant:
                 text, citations = f"[no answer: {w.error}]", []
             abstained = False
         else:
-            text, citations, refused = postprocess(w.raw, passages)
+            # "answer to one part. NICHT_IN_DEN_ARTIKELN": the part is kept, the rest said missing
+            raw, rest_missing = split_partial(w.raw)
+            text, citations, refused = postprocess(raw, passages)
             reason = reason or _abstain_reason(text, citations, refused, passages, q)
             abstained = reason is not None
             if abstained:
@@ -293,6 +297,8 @@ class Assistant:
                 draft = None if w.raw == NOT_FOUND else w.raw.strip() or None
                 text = ABSTAIN_TEXT[lang]
                 citations = []
+            elif rest_missing:
+                text = f"{text} {REST_MISSING_TEXT[lang]}"
         answer = Answer(question=question, text=text.strip(), abstained=abstained,
                         citations=tuple(citations), passages=tuple(passages),
                         timings=Timings(t_retrieved - t0, w.first, time.perf_counter() - t0),

@@ -21,6 +21,11 @@ ABSTAIN_TEXT = {
     "de": "Dazu steht in den Artikeln nichts.",
     "en": "The articles do not say.",
 }
+# said after an answer to part of a question when the model marked the rest as not found
+REST_MISSING_TEXT = {
+    "de": "Zum Rest der Frage steht in den Artikeln nichts.",
+    "en": "The articles say nothing about the rest of the question.",
+}
 
 # The model is not asked to write [n] markers: measured on the gold set, the 1.5B model then
 # often answered with markers only ("[1] [2]"). Citations are attached afterwards by term overlap
@@ -201,6 +206,31 @@ def is_refusal(text: str) -> bool:
     return bool(first and (_REFUSAL_START.match(first[0]) or _REFUSAL_PHRASE.search(first[0])))
 
 
+_TRAILING_MARKER = re.compile(r"\s*(?:NICHT[_ ]IN[_ ]DEN[_ ]ARTIKELN|NOT[_ ]IN[_ ](?:THE[_ ])?ARTICLES)"
+                              r"[\s.!*`\"']*$")
+
+
+def split_partial(raw: str) -> tuple[str, bool]:
+    """A reply that answers in complete sentences and then writes the refusal marker: the model
+    found part of what was asked. -> (the answer before the marker, True); any other reply ->
+    (``raw``, False). A reply that is a refusal before the marker stays a refusal.
+
+    >>> split_partial("Sie erhalten ihr Geld in sieben Jahren zurück [1]. NICHT_IN_DEN_ARTIKELN")
+    ('Sie erhalten ihr Geld in sieben Jahren zurück [1].', True)
+    >>> split_partial("NICHT_IN_DEN_ARTIKELN")[1], split_partial("Alibaba baut [1]")[1]
+    (False, False)
+    >>> split_partial("The passages do not mention it. NOT_IN_THE_ARTICLES")[1]
+    False
+    """
+    m = _TRAILING_MARKER.search(raw)
+    if not m:
+        return raw, False
+    before = raw[:m.start()].strip()
+    if not re.search(r"\w{2,}.*[.!?](?:\s*\[\d+\])*$", before, re.S) or is_refusal(before):
+        return raw, False
+    return before, True
+
+
 def could_be_refusal(prefix: str) -> bool:
     """While streaming: might the reply so far still turn out to be, or end in, a refusal
     marker? Such text is held back, so no marker ever reaches the screen, also when the model
@@ -319,6 +349,14 @@ _WHO = re.compile(r"^\W*(?:(?:an|von|mit|für|by|to|with|for|from)\s+)?(?:wer|we
 _CAPITALISED = re.compile(r"(?<![\w-])[A-ZÄÖÜ][\w'’-]*")
 
 
+def _quantities(text: str) -> set[str]:
+    """Numbers that stand alone, not inside a name ("01.ai", "Qwen3", "Q2")."""
+    from qa.metrics import normalize_numbers
+
+    text = re.sub(r"\[\d+\]|(?:^|(?<=\s))\(\d\)\s", " ", text)
+    return set(re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w]|\.[^\W\d])", normalize_numbers(text)))
+
+
 def lacks_what_was_asked(answer: str, question: str) -> bool:
     """Does the answer miss the kind of thing every typed part of the question asks for? A
     quantity question ("wie viel", "how many", ...) needs a number beyond the question's own
@@ -338,6 +376,8 @@ def lacks_what_was_asked(answer: str, question: str) -> bool:
     False
     >>> lacks_what_was_asked("It grew fast.", "Why did it grow?")
     False
+    >>> lacks_what_was_asked("Sie investiert in 01.ai und Qwen3 [1].", "Wie viel investiert sie?")
+    True
     """
     from qa.questions import asks_for_quantity, question_parts
 
@@ -348,7 +388,8 @@ def lacks_what_was_asked(answer: str, question: str) -> bool:
     for part in question_parts(question):
         if asks_for_quantity(part):
             typed += 1
-            answered += bool(_numbers(text) - _numbers(question) or _QUANTITY_WORDS.search(text))
+            answered += bool(_quantities(text) - _quantities(question)
+                             or _QUANTITY_WORDS.search(text))
         elif _WHO.search(part):
             typed += 1
             answered += any(not (first and m.start() == first.start())

@@ -202,3 +202,23 @@ def test_a_reply_with_what_was_asked_is_kept(fake_assistant: Assistant) -> None:
     fake_assistant.generator.enqueue("Alibaba Cloud hält 35,8 Prozent des Marktes [1].")
     a = fake_assistant.ask("Wie hoch ist der Marktanteil von Alibaba Cloud in China?")
     assert not a.abstained and "35,8" in a.text
+
+
+def test_an_answer_to_part_of_the_question_is_kept_and_the_rest_said_missing(
+        fake_assistant: Assistant) -> None:
+    from qa.prompting import REST_MISSING_TEXT
+
+    fake_assistant.generator.enqueue("Alibaba baut Rechenzentren in Brasilien [1]. NICHT_IN_DEN_ARTIKELN")
+    events = list(fake_assistant.events("Wo baut Alibaba Rechenzentren, und was kosten sie?"))
+    a = events[-1].answer
+    assert not a.abstained and a.citations
+    assert a.text.startswith("Alibaba baut Rechenzentren in Brasilien")
+    assert a.text.endswith(REST_MISSING_TEXT["de"]) and "NICHT_IN" not in a.text
+    assert "NICHT" not in "".join(e.text for e in events if isinstance(e, Token))
+
+
+def test_a_non_answer_before_the_marker_is_still_no_answer(fake_assistant: Assistant) -> None:
+    fake_assistant.generator.enqueue(
+        "Alibaba steckt Geld in Startups wie Moonshot [1]. NICHT_IN_DEN_ARTIKELN")
+    a = fake_assistant.ask("Wie viele KI-Fachleute will Alibaba pro Jahr ausbilden?")
+    assert a.abstained and a.abstain_reason == "the reply does not contain what the question asks for"
