@@ -287,8 +287,10 @@ class Assistant:
                 text, citations = f"[no answer: {w.error}]", []
             abstained = False
         else:
-            # "answer to one part. NICHT_IN_DEN_ARTIKELN": the part is kept, the rest said missing
-            raw, rest_missing = split_partial(w.raw)
+            # a question of several parts, "answer to one. NICHT_IN_DEN_ARTIKELN": the answer is
+            # kept, the rest said missing. For a question of one part the text before the marker
+            # was filler as often as an answer (test half: one of each), so it stays a refusal.
+            raw, rest_missing = split_partial(w.raw) if len(parts) > 1 else (w.raw, False)
             text, citations, refused = postprocess(raw, passages)
             reason = reason or _abstain_reason(text, citations, refused, passages, q)
             abstained = reason is not None

@@ -219,6 +219,10 @@ def test_an_answer_to_part_of_the_question_is_kept_and_the_rest_said_missing(
 
 def test_a_non_answer_before_the_marker_is_still_no_answer(fake_assistant: Assistant) -> None:
     fake_assistant.generator.enqueue(
-        "Alibaba steckt Geld in Startups wie Moonshot [1]. NICHT_IN_DEN_ARTIKELN")
-    a = fake_assistant.ask("Wie viele KI-Fachleute will Alibaba pro Jahr ausbilden?")
+        "Alibaba steckt Geld in Startups wie Moonshot [1]. NICHT_IN_DEN_ARTIKELN",
+        "Ark Invest kaufte 2021 Aktien [1]. NICHT_IN_DEN_ARTIKELN")
+    a = fake_assistant.ask("Wie viele KI-Fachleute will Alibaba ausbilden, und wann beginnt es?")
     assert a.abstained and a.abstain_reason == "the reply does not contain what the question asks for"
+    # a question of one part: the text before the marker is not taken as an answer
+    one = fake_assistant.ask("Wie viele Alibaba-Aktien hat Ark Invest gekauft?")
+    assert one.abstained and one.abstain_reason == "the model refused"
