@@ -307,7 +307,7 @@ class Assistant:
                         model=getattr(w.generator, "name", "unknown"), language=lang,
                         prompt_tokens=prompt_tokens, standalone_question=standalone,
                         error=w.error, fallback=w.used_fallback,
-                        abstain_reason=reason if abstained else None, draft=draft,
+                        abstain_reason=reason, draft=draft,
                         refusal_probability=p_refuse)
         yield Done(answer)
 

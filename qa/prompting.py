@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from qa.chunking import split_sentences
 from qa.cleaning import headline_like
 from qa.generators import Message
+from qa.questions import asks_for_quantity, question_parts
 from qa.types import Citation, Hit, Passage
 
 NOT_FOUND = "NICHT_IN_DEN_ARTIKELN"
@@ -206,8 +207,8 @@ def is_refusal(text: str) -> bool:
     return bool(first and (_REFUSAL_START.match(first[0]) or _REFUSAL_PHRASE.search(first[0])))
 
 
-_TRAILING_MARKER = re.compile(r"\s*(?:NICHT[_ ]IN[_ ]DEN[_ ]ARTIKELN|NOT[_ ]IN[_ ](?:THE[_ ])?ARTICLES)"
-                              r"[\s.!*`\"']*$")
+_TRAILING_MARKER = re.compile(r"\s*(?:" + "|".join(m.replace("_", "[_ ]") for m in REFUSAL_MARKERS)
+                              + r")[\s.!*`\"']*$")
 
 
 def split_partial(raw: str) -> tuple[str, bool]:
@@ -315,12 +316,14 @@ def make_citations(text: str, passages: Sequence[Passage]) -> list[Citation]:
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 
 
+# [n] markers and "(1) ... (2) ..." enumerations of the question's parts are not claims
+_NOT_CLAIMED = re.compile(r"\[\d+\]|(?:^|(?<=\s))\(\d\)\s")
+
+
 def _numbers(text: str) -> set[str]:
     from qa.metrics import normalize_numbers
 
-    # [n] markers and "(1) ... (2) ..." enumerations of the question's parts are not claims
-    text = re.sub(r"\[\d+\]|(?:^|(?<=\s))\(\d\)\s", " ", text)
-    return set(_NUMBER.findall(normalize_numbers(text)))
+    return set(_NUMBER.findall(normalize_numbers(_NOT_CLAIMED.sub(" ", text))))
 
 
 def unsupported_numbers(answer: str, passages: Sequence[Passage], question: str = "") -> set[str]:
@@ -349,12 +352,14 @@ _WHO = re.compile(r"^\W*(?:(?:an|von|mit|für|by|to|with|for|from)\s+)?(?:wer|we
 _CAPITALISED = re.compile(r"(?<![\w-])[A-ZÄÖÜ][\w'’-]*")
 
 
+_STANDALONE_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w]|\.[^\W\d])")
+
+
 def _quantities(text: str) -> set[str]:
     """Numbers that stand alone, not inside a name ("01.ai", "Qwen3", "Q2")."""
     from qa.metrics import normalize_numbers
 
-    text = re.sub(r"\[\d+\]|(?:^|(?<=\s))\(\d\)\s", " ", text)
-    return set(re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w]|\.[^\W\d])", normalize_numbers(text)))
+    return set(_STANDALONE_NUMBER.findall(normalize_numbers(_NOT_CLAIMED.sub(" ", text))))
 
 
 def lacks_what_was_asked(answer: str, question: str) -> bool:
@@ -379,9 +384,7 @@ def lacks_what_was_asked(answer: str, question: str) -> bool:
     >>> lacks_what_was_asked("Sie investiert in 01.ai und Qwen3 [1].", "Wie viel investiert sie?")
     True
     """
-    from qa.questions import asks_for_quantity, question_parts
-
-    text = re.sub(r"\[\d+\]|(?:^|(?<=\s))\(\d\)\s", " ", answer)
+    text = _NOT_CLAIMED.sub(" ", answer)
     q_words = {w.lower() for w in _WORD.findall(question)}
     first = _WORD.search(text)
     typed = answered = 0
