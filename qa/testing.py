@@ -405,6 +405,17 @@ class StartProbingContract(GeneratorContract):
         after = "".join(generator.stream(self.messages, max_tokens=12, temperature=0.0))
         assert after == plain
 
+    def test_the_reply_does_not_depend_on_what_was_asked_before(self, generator: Any) -> None:
+        p_first = generator.start_probability(self.messages, ["NICHT_IN_DEN_ARTIKELN"])
+        first = "".join(generator.stream(self.messages, max_tokens=12, temperature=0.0))
+        other = [self.messages[0],
+                 {"role": "user", "content": "[1] Tencent investiert in Chips und Server.\n\n"
+                                             "Frage: Worin investiert Tencent? Antwort:"}]
+        generator.start_probability(other, ["NICHT_IN_DEN_ARTIKELN"])
+        assert "".join(generator.stream(other, max_tokens=12, temperature=0.0)).strip()
+        assert generator.start_probability(self.messages, ["NICHT_IN_DEN_ARTIKELN"]) == p_first
+        assert "".join(generator.stream(self.messages, max_tokens=12, temperature=0.0)) == first
+
     def test_avoided_start_is_not_produced(self, generator: Any) -> None:
         plain = "".join(generator.stream(self.messages, max_tokens=12, temperature=0.0)).strip()
         start = plain.split()[0]

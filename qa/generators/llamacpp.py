@@ -36,6 +36,7 @@ class LocalGenerator:
         self._llm = None
         self._format: Any = None  # the GGUF's chat template (a Jinja2ChatFormatter)
         self._probed: list[int] | None = None  # the prompt the context holds, evaluated fresh
+        self._system_tokens: list[int] | None = None  # the system part at the context's start
         self._start_tokens: dict[str, tuple[frozenset[int], frozenset[int]]] = {}
         self._lock = threading.Lock()  # one llama context: one generation at a time
         self._load_lock = threading.Lock()  # two tabs asking at start-up load the model once
@@ -82,6 +83,38 @@ class LocalGenerator:
         stop = [r.stop] if isinstance(r.stop, str) else list(r.stop or [])
         return llm.tokenize(r.prompt.encode("utf-8"), add_bos=True, special=True), stop
 
+    def _system_part(self, messages: Sequence[Message], tokens: list[int]) -> int:
+        """How many leading tokens of ``tokens`` belong to the system message and the template
+        around it: the tokens this prompt shares with the same messages whose last (user)
+        message is replaced, less one at the seam."""
+        if len(messages) < 2 or messages[0].get("role") != "system":
+            return 0
+        other = self._prompt([*messages[:-1], {**messages[-1], "content": "x"}])[0]
+        n = 0
+        for a, b in zip(tokens, other, strict=False):
+            if a != b:
+                break
+            n += 1
+        return max(0, n - 1)
+
+    def _evaluate(self, messages: Sequence[Message], tokens: list[int]) -> None:
+        """Evaluate the prompt, keeping the system part in the context from one question to the
+        next: it is evaluated as a batch of its own, so its cache is the same whichever question
+        came before, and so is every answer (greedy output depends on how the prompt was split
+        into batches). Saves the system part's share of the prompt (~85 of ~450 tokens)."""
+        llm = self.llm
+        n = self._system_part(messages, tokens)
+        kept = self._system_tokens
+        if n and kept == tokens[:n] and llm.n_tokens >= n:
+            llm.n_tokens = n  # ``eval`` drops the cache beyond this position
+        else:
+            llm.reset()
+            self._system_tokens = None
+            if n:
+                llm.eval(tokens[:n])
+                self._system_tokens = tokens[:n]
+        llm.eval(tokens[n:])
+
     def _tokens_starting(self, start: str) -> tuple[frozenset[int], frozenset[int]]:
         """(every token a reply beginning with ``start`` can begin with; those of them that are
         at least three characters long, which make that beginning nearly certain: "N" also
@@ -108,8 +141,7 @@ class LocalGenerator:
             llm = self.llm
             tokens, _ = self._prompt(messages)
             self._check_fits(len(tokens))
-            llm.reset()
-            llm.eval(tokens)
+            self._evaluate(messages, tokens)
             self._probed = tokens
             logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
             logp = logits - np.logaddexp.reduce(logits)
@@ -126,12 +158,10 @@ class LocalGenerator:
             llm = self.llm
             tokens, stop = self._prompt(messages)
             self._check_fits(len(tokens))
-            # Evaluate every prompt from scratch: reusing the previous prompt's KV cache saves
-            # ~0.3 s but makes greedy output depend on the question asked before (batch splits
-            # change the float sums), and the same question must get the same answer. The one
-            # exception is this very prompt evaluated fresh by ``start_probability`` just now.
+            # the prompt evaluated by ``start_probability`` just now is continued; any other is
+            # evaluated here, reusing only the system part (see ``_evaluate``)
             if self._probed != tokens:
-                llm.reset()
+                self._evaluate(messages, tokens)
             self._probed = None
             bias = {t: -1e9 for s in avoid_starts for t in self._tokens_starting(s)[0]}
             first = [True]
