@@ -20,8 +20,13 @@ _PREP = (r"(?:auf|in|an|bei|seit|bis|um|für|mit|von|vom|zu|über|aus|gegen|nach
 # after a bare comma, English "which/who/whose/whom/where/when" usually open a relative clause
 # ("Alibaba, which owns Taobao, ..."), not a second question
 _RELATIVE = r"(?!(?:which|who|whose|whom|where|when)\b)"
+# a yes/no question opens with its verb: "..., und gibt es Zinsen?", "..., and is there a fee?"
+_AUX = (r"(?:gibt|gab|ist|sind|war|waren|hat|haben|hatte|hatten|wird|werden|wurde|wurden|kann|"
+        r"können|soll|sollen|muss|müssen|is|are|was|were|does|do|did|has|have|had|will|can|"
+        r"could|should|would)")
 _SPLIT = re.compile(rf"(?:,?\s+(?:und|and|sowie|as\s+well\s+as)\s+|,\s+{_RELATIVE}|;\s+|\?\s+)"
-                    rf"(?=(?:{_PREP}\s+)?{_WH}\b)", re.I)
+                    rf"(?=(?:{_PREP}\s+)?{_WH}\b)|(?:,\s+(?:und|and|oder|or)\s+|\?\s+)"
+                    rf"(?={_AUX}\s+\w)", re.I)
 _HAS_WH = re.compile(rf"\b{_WH}\b", re.I)
 _PAIR = re.compile(rf"^\s*({_WH})\s+(?:und|and)\s+({_WH})\b\s*(.*)$", re.I | re.S)
 
@@ -39,6 +44,10 @@ def question_parts(question: str) -> list[str]:
     ['How fast did Alibaba, which owns Taobao, grow?']
     >>> question_parts("By 2030, how large should it be?")
     ['By 2030, how large should it be?']
+    >>> question_parts("Wann bekommen die Käufer ihr Geld zurück, und gibt es Zinsen?")
+    ['Wann bekommen die Käufer ihr Geld zurück?', 'gibt es Zinsen?']
+    >>> question_parts("Ist Alibaba günstig, und wie hoch ist das KGV?")
+    ['Ist Alibaba günstig, und wie hoch ist das KGV?']
     >>> question_parts("Welche Länder und Städte nennt der Artikel?")
     ['Welche Länder und Städte nennt der Artikel?']
     """
@@ -75,3 +84,34 @@ def asks_for_quantity(question: str) -> bool:
     (False, False)
     """
     return bool(_QUANTITY.search(question))
+
+
+# What a question asks the amount of money of; a question about its change ("wie stark wuchs der
+# Umsatz", "by how much did revenue rise") or about a share or multiple is answered by a rate.
+_MONEY = re.compile(
+    r"\b(?:umsatz\w*|erlös\w*|(?:netto|brutto|betriebs)?gewinn(?!er)\w*|börsenwert\w*|marktwert\w*|"
+    r"marktkapitalisierung|kaufpreis\w*|preis\w*|kosten|kostet\w*|betrag\w*|summe|"
+    r"wie\s+viel\s+geld|wie\s+teuer|revenues?|sales|profits?|earnings|net\s+income|"
+    r"market\s+(?:value|cap\w*)|valuation|financial\s+value|worth|prices?|costs?|"
+    r"how\s+much\s+money|how\s+expensive)\b", re.I)
+_CHANGE = re.compile(
+    r"\b(?:wuchs|wächst|wachs\w*|stieg\w*|steig\w*|zuleg\w*|legte|sank|sink\w*|fiel|fällt|"
+    r"veränder\w*|anstieg\w*|rückgang\w*|plus|minus|prozent\w*|anteil\w*|vielfach\w*|"
+    r"verhältnis\w*|marge\w*|aufschlag\w*|abschlag\w*|rabatt\w*|um\s+wie\s+viel|grow\w*|grew|rise|rose|risen|increase\w*|"
+    r"decline\w*|decrease\w*|develop\w*|entwickel\w*|entwicklung|fell|fall\w*|drop\w*|change\w*|by\s+how\s+much|percent\w*|"
+    r"shares?\s+of|margins?|multiples?|ratio|premiums?|discounts?)\b", re.I)
+
+
+def asks_for_money(question: str) -> bool:
+    """Does the question ask for an amount of money (a revenue, a profit, a price, a value)? Its
+    answer then names an amount with a currency or a unit like "Milliarden"; a percentage
+    answers how such an amount changed, which is another question.
+
+    >>> asks_for_money("Wie hoch war der Nettogewinn?"), asks_for_money("What is Alibaba's market value?")
+    (True, True)
+    >>> asks_for_money("Wie stark wuchs der Umsatz?"), asks_for_money("Welche Konzerne sind Gewinner?")
+    (False, False)
+    >>> asks_for_money("What premium over the share price did buyers pay?")
+    False
+    """
+    return bool(_MONEY.search(question)) and not _CHANGE.search(question)

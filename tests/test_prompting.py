@@ -7,6 +7,7 @@ from qa.prompting import (
     build_messages,
     detect_language,
     is_refusal,
+    lacks_what_was_asked,
     normalize_markers,
     postprocess,
     select_passages,
@@ -113,3 +114,25 @@ def test_invented_numbers_are_found() -> None:
     assert unsupported_numbers("Alibaba hält 35.8 percent [1].", ps) == set()
     assert unsupported_numbers("Es kostet 0,01 USD [1].", ps) == {"0.01"}
     assert unsupported_numbers("Seit 2021 [1].", ps, question="Was geschah seit 2021?") == set()
+
+
+@pytest.mark.parametrize(("answer", "question", "lacks"), [
+    # an amount of money is asked: a percentage is the answer to another question
+    ("Der Nettogewinn war 26 Prozent höher [1].", "Wie hoch war der Nettogewinn im Quartal?", True),
+    ("Der Nettogewinn lag bei Rmb 12 Milliarden [1].", "Wie hoch war der Nettogewinn?", False),
+    ("It is worth $420 billion [1].", "What is Alibaba's market value?", False),
+    ("It rose by over 60 percent in 2025 [1].", "What is Alibaba's market value?", True),
+    ("Der Umsatz stieg um 5 % [1].", "Wie stark wuchs der Umsatz?", False),  # a change: a rate
+    ("Buyers paid a premium of 27.5% [1].", "What premium over the share price did buyers pay?",
+     False),
+    # one part of a multi-part question answered with what it asks for is enough
+    ("Um 32 Prozent auf Rmb37,8 Milliarden [1].",
+     "Um wie viel Prozent stieg der Umsatz, und auf welchen Betrag?", False),
+    ("Alibaba baut in Brasilien [1].", "Wo baut Alibaba, und was kosten die Rechenzentren?",
+     False),
+    # a place is asked: a name
+    ("Die Rechenzentren werden gebaut [1].", "Wo baut Alibaba Rechenzentren?", True),
+])
+def test_a_reply_must_hold_the_kind_of_thing_asked_for(answer: str, question: str,
+                                                   lacks: bool) -> None:
+    assert lacks_what_was_asked(answer, question) is lacks
