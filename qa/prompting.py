@@ -211,9 +211,14 @@ _TRAILING_MARKER = re.compile(r"\s*(?:" + "|".join(m.replace("_", "[_ ]") for m 
                               + r")[\s.!*`\"']*$")
 
 
+_PART_LABEL = re.compile(r"(?:^|(?<=\s))\((\d)\)\s*")
+_SENTENCE_END = re.compile(r"\w{2,}.*[.!?](?:\s*\[\d+\])*$", re.S)
+
+
 def split_partial(raw: str) -> tuple[str, bool]:
-    """A reply that answers in complete sentences and then writes the refusal marker: the model
-    found part of what was asked. -> (the answer before the marker, True); any other reply ->
+    """A reply that answers in complete sentences and then writes the refusal marker, or that
+    answers the parts "(1) … (2) …" and writes the marker for some: the model found part of what
+    was asked. -> (the answer before the marker, True); any other reply ->
     (``raw``, False). A reply that is a refusal before the marker stays a refusal.
 
     >>> split_partial("Sie erhalten ihr Geld in sieben Jahren zurück [1]. NICHT_IN_DEN_ARTIKELN")
@@ -222,12 +227,25 @@ def split_partial(raw: str) -> tuple[str, bool]:
     (False, False)
     >>> split_partial("The passages do not mention it. NOT_IN_THE_ARTICLES")[1]
     False
+    >>> split_partial("(1) Sie erhalten es in sieben Jahren zurück [1].\\n(2) NICHT_IN_DEN_ARTIKELN")
+    ('(1) Sie erhalten es in sieben Jahren zurück [1].', True)
+    >>> split_partial("(1) NICHT_IN_DEN_ARTIKELN (2) NOT_IN_THE_ARTICLES")[1]
+    False
     """
+    labels = list(_PART_LABEL.finditer(raw))
+    if len(labels) >= 2:  # "(1) answer. (2) NICHT_IN_DEN_ARTIKELN": the parts as asked
+        ends = [m.start() for m in labels[1:]] + [len(raw)]
+        parts = [(m.group(1), raw[m.end():e].strip()) for m, e in zip(labels, ends, strict=True)]
+        kept = [(n, t) for n, t in parts if not is_refusal(t)]
+        if kept and len(kept) < len(parts) and all(_SENTENCE_END.search(t) for _, t in kept):
+            head = raw[:labels[0].start()].strip()
+            return " ".join([head] * bool(head) + [f"({n}) {t}" for n, t in kept]), True
+        return raw, False
     m = _TRAILING_MARKER.search(raw)
     if not m:
         return raw, False
     before = raw[:m.start()].strip()
-    if not re.search(r"\w{2,}.*[.!?](?:\s*\[\d+\])*$", before, re.S) or is_refusal(before):
+    if not _SENTENCE_END.search(before) or is_refusal(before):
         return raw, False
     return before, True
 

@@ -217,6 +217,16 @@ def test_an_answer_to_part_of_the_question_is_kept_and_the_rest_said_missing(
     assert "NICHT" not in "".join(e.text for e in events if isinstance(e, Token))
 
 
+def test_a_part_answered_with_the_marker_is_said_missing(fake_assistant: Assistant) -> None:
+    from qa.prompting import REST_MISSING_TEXT
+
+    fake_assistant.generator.enqueue(
+        "(1) Alibaba baut Rechenzentren in Brasilien [1].\n(2) NICHT_IN_DEN_ARTIKELN")
+    a = fake_assistant.ask("Wo baut Alibaba Rechenzentren, und gibt es Zinsen?")
+    assert not a.abstained and a.citations
+    assert a.text == f"(1) Alibaba baut Rechenzentren in Brasilien [1]. {REST_MISSING_TEXT['de']}"
+
+
 def test_a_non_answer_before_the_marker_is_still_no_answer(fake_assistant: Assistant) -> None:
     fake_assistant.generator.enqueue(
         "Alibaba steckt Geld in Startups wie Moonshot [1]. NICHT_IN_DEN_ARTIKELN",
