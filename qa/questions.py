@@ -27,6 +27,10 @@ _AUX = (r"(?:gibt|gab|ist|sind|war|waren|hat|haben|hatte|hatten|wird|werden|wurd
 _SPLIT = re.compile(rf"(?:,?\s+(?:und|and|sowie|as\s+well\s+as)\s+|,\s+{_RELATIVE}|;\s+|\?\s+)"
                     rf"(?=(?:{_PREP}\s+)?{_WH}\b)|(?:,\s+(?:und|and|oder|or)\s+|\?\s+)"
                     rf"(?={_AUX}\s+\w)", re.I)
+# a yes/no question before the first question word opens with its verb: an auxiliary, or a
+# German finite verb ("Entwickelt Alibaba eigene Chips"), not a list of names ("Tencent und Baidu")
+_YES_NO = re.compile(rf"^(?:{_AUX}|\w+(?:t|en|st|te)(?!\s+(?:und|and|oder|or)\b))\s+\S+\s+\S+",
+                     re.I)
 _HAS_WH = re.compile(rf"\b{_WH}\b", re.I)
 _PAIR = re.compile(rf"^\s*({_WH})\s+(?:und|and)\s+({_WH})\b\s*(.*)$", re.I | re.S)
 
@@ -46,8 +50,10 @@ def question_parts(question: str) -> list[str]:
     ['By 2030, how large should it be?']
     >>> question_parts("Wann bekommen die Käufer ihr Geld zurück, und gibt es Zinsen?")
     ['Wann bekommen die Käufer ihr Geld zurück?', 'gibt es Zinsen?']
-    >>> question_parts("Ist Alibaba günstig, und wie hoch ist das KGV?")
-    ['Ist Alibaba günstig, und wie hoch ist das KGV?']
+    >>> question_parts("Entwickelt Alibaba eigene Chips, und wer setzt sie ein?")
+    ['Entwickelt Alibaba eigene Chips?', 'wer setzt sie ein?']
+    >>> question_parts("Laut Forrester, wer gewinnt?"), question_parts("Tencent und Baidu, wer gewinnt?")
+    (['Laut Forrester, wer gewinnt?'], ['Tencent und Baidu, wer gewinnt?'])
     >>> question_parts("Welche Länder und Städte nennt der Artikel?")
     ['Welche Länder und Städte nennt der Artikel?']
     """
@@ -58,7 +64,8 @@ def question_parts(question: str) -> list[str]:
         return [f"{m.group(1)} {rest}", f"{m.group(2)} {rest}"]
     pieces: list[str] = []
     for p in (p.strip(" ,;") for p in _SPLIT.split(q)):
-        if pieces and not _HAS_WH.search(pieces[-1]):  # "By 2030, how ..." is one part
+        if pieces and not _HAS_WH.search(pieces[-1]) and not _YES_NO.match(pieces[-1]):
+            # "By 2030, how ..." is one part; "Entwickelt Alibaba Chips, und wer ...?" two
             pieces[-1] = f"{pieces[-1]}, {p}"
         elif p:
             pieces.append(p)
