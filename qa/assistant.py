@@ -281,7 +281,7 @@ class Assistant:
         draft = None
         if w.error:  # a broken answer is shown as broken, never silently truncated
             if w.raw:
-                text, citations, _ = postprocess(w.raw, passages)
+                text, citations, _ = postprocess(w.raw, passages, lang)
                 text = f"{text} … [answer incomplete: {w.error}]"
             else:
                 text, citations = f"[no answer: {w.error}]", []
@@ -291,7 +291,7 @@ class Assistant:
             # kept, the rest said missing. For a question of one part the text before the marker
             # was filler as often as an answer (test half: one of each), so it stays a refusal.
             raw, rest_missing = split_partial(w.raw) if len(parts) > 1 else (w.raw, False)
-            text, citations, refused = postprocess(raw, passages)
+            text, citations, refused = postprocess(raw, passages, lang)
             reason = reason or _abstain_reason(text, citations, refused, passages, q)
             abstained = reason is not None
             if abstained:

@@ -490,12 +490,31 @@ def fix_german_trillions(answer: str, passages: Sequence[Passage]) -> str:
     return answer
 
 
-def postprocess(raw: str, passages: Sequence[Passage]) -> tuple[str, list[Citation], bool]:
-    """Model output -> (answer text, citations, model_refused)."""
+_DECIMAL_COMMA = re.compile(r"(?<![\d.,])(\d+),(\d{1,2})(?![\d,])")
+
+
+def fix_german_decimals(answer: str) -> str:
+    """An English answer writes a decimal point: "3,2 billion" copied from German text becomes
+    "3.2 billion". Only one or two digits after the comma: "1,500" may be English thousands.
+
+    >>> fix_german_decimals("Alibaba raised 3,2 billion dollars, a premium of 27,5 % [1].")
+    'Alibaba raised 3.2 billion dollars, a premium of 27.5 % [1].'
+    >>> fix_german_decimals("It holds 1,500 patents and 35,8 %.")
+    'It holds 1,500 patents and 35.8 %.'
+    """
+    return _DECIMAL_COMMA.sub(r"\1.\2", answer)
+
+
+def postprocess(raw: str, passages: Sequence[Passage],
+                language: str = "") -> tuple[str, list[Citation], bool]:
+    """Model output -> (answer text, citations, model_refused); ``language`` is the answer's
+    ("en" answers get a decimal point)."""
     words = re.sub(r"[\[【]\s*\d+(?:\s*[,;]\s*\d+)*\s*[\]】]", " ", raw)
     if is_refusal(raw) or not passages or not re.search(r"\w{2,}", words):
         return raw.strip(), [], True  # a refusal, or only markers and punctuation
     text = normalize_markers(raw, {p.n for p in passages})
     text = fix_german_trillions(text, passages)
+    if language == "en":
+        text = fix_german_decimals(text)
     text = add_missing_markers(text, passages)
     return text, make_citations(text, passages), False

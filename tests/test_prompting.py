@@ -136,3 +136,11 @@ def test_invented_numbers_are_found() -> None:
 def test_a_reply_must_hold_the_kind_of_thing_asked_for(answer: str, question: str,
                                                    lacks: bool) -> None:
     assert lacks_what_was_asked(answer, question) is lacks
+
+
+def test_english_answers_write_a_decimal_point_german_ones_a_comma() -> None:
+    ps = select_passages("?", [hit("Alibaba sammelte 3,2 Milliarden Dollar ein.")], 500, 4)
+    en, _, _ = postprocess("Alibaba raised 3,2 billion dollars.", ps, "en")
+    de, _, _ = postprocess("Alibaba sammelte 3,2 Milliarden Dollar ein.", ps, "de")
+    assert en == "Alibaba raised 3.2 billion dollars [1]."
+    assert de == "Alibaba sammelte 3,2 Milliarden Dollar ein [1]."
