@@ -393,10 +393,9 @@ def lacks_what_was_asked(answer: str, question: str) -> bool:
     viel", "how many", ...) needs a number beyond the question's own (digits, a number word,
     "verdoppelt"); a "wer"/"who" or "wo"/"where" question (a person, a place) needs a
     capitalised word beyond the question's words and the answer's first word. Parts of other
-    kinds are not judged, and
-    one typed part answered is enough. A reply like "The unit is headed by the unit" restates the
-    question: measured on the gold set, such replies came only to questions the articles do not
-    answer.
+    kinds are not judged, and one typed part answered is enough. A reply like "The unit is
+    headed by the unit" restates the question: measured on the gold set, such replies came only
+    to questions the articles do not answer.
 
     >>> lacks_what_was_asked("Apple bezahlt Alibaba dafür [1].", "Wie viel zahlt Apple an Alibaba?")
     True

@@ -104,8 +104,9 @@ _MONEY = re.compile(
 _CHANGE = re.compile(
     r"\b(?:wuchs|wächst|wachs\w*|stieg\w*|steig\w*|zuleg\w*|legte|sank|sink\w*|fiel|fällt|"
     r"veränder\w*|anstieg\w*|rückgang\w*|plus|minus|prozent\w*|anteil\w*|vielfach\w*|"
-    r"verhältnis\w*|marge\w*|aufschlag\w*|abschlag\w*|rabatt\w*|um\s+wie\s+viel|grow\w*|grew|rise|rose|risen|increase\w*|"
-    r"decline\w*|decrease\w*|develop\w*|entwickel\w*|entwicklung|fell|fall\w*|drop\w*|change\w*|by\s+how\s+much|percent\w*|"
+    r"verhältnis\w*|marge\w*|aufschlag\w*|abschlag\w*|rabatt\w*|um\s+wie\s+viel|"
+    r"entwickel\w*|entwicklung|grow\w*|grew|rise|rose|risen|increase\w*|decline\w*|"
+    r"decrease\w*|develop\w*|fell|fall\w*|drop\w*|change\w*|by\s+how\s+much|percent\w*|"
     r"shares?\s+of|margins?|multiples?|ratio|premiums?|discounts?)\b", re.I)
 
 
