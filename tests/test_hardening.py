@@ -212,8 +212,13 @@ class _FakeLlama:
 
     def __init__(self, n_prompt: int) -> None:
         self.n_prompt = n_prompt
+        self.n_tokens = 0  # tokens in the context
 
-    def reset(self) -> None: ...
+    def reset(self) -> None:
+        self.n_tokens = 0
+
+    def eval(self, tokens: list[int]) -> None:
+        self.n_tokens += len(tokens)
 
     def token_eos(self) -> int:
         return 0
