@@ -489,6 +489,59 @@ def fix_german_trillions(answer: str, passages: Sequence[Passage]) -> str:
     return answer
 
 
+_MAGNITUDE = re.compile(r"(?<![\d.,])(\d+(?:[.,]\d+)?)(\s*-?\s*)(millionen|million|mio|milliarden|"
+                        r"milliarde|mrd|billionen|billion|trillion)\b", re.I)
+_SCALE = {"million": 6, "millionen": 6, "mio": 6, "milliarde": 9, "milliarden": 9, "mrd": 9,
+          "billionen": 12, "trillion": 12}
+_SCALE_WORD = {("en", 6): "million", ("en", 9): "billion", ("en", 12): "trillion",
+               ("de", 6): "Millionen", ("de", 9): "Milliarden", ("de", 12): "Billionen"}
+_SINGULAR = {"Millionen": "Million", "Milliarden": "Milliarde", "Billionen": "Billion"}
+
+
+def _scale(unit: str, language: str) -> int:
+    u = unit.lower()
+    return (9 if language == "en" else 12) if u == "billion" else _SCALE[u]
+
+
+def fix_magnitudes(answer: str, passages: Sequence[Passage], language: str) -> str:
+    """A figure whose number the passages give with one magnitude only gets that magnitude:
+    "380 million yuan" where the passages say "380 Milliarden Yuan" becomes "380 billion yuan"
+    (small models confuse the German and English words). A number the passages give with
+    several magnitudes, or not at all, is left as written.
+
+    >>> from qa.types import Chunk
+    >>> p = [Passage(1, Hit(Chunk("i", "d", "a", "T", "x", 0, 1), 1.0), "Plan über 380 Milliarden Yuan", 0, 9)]
+    >>> fix_magnitudes("The budget was 380 million yuan [1].", p, "en")
+    'The budget was 380 billion yuan [1].'
+    >>> fix_magnitudes("Das Budget betrug 380 Millionen Yuan [1].", p, "de")
+    'Das Budget betrug 380 Milliarden Yuan [1].'
+    >>> fix_magnitudes("It has 99 million users [1].", p, "en")
+    'It has 99 million users [1].'
+    >>> q = [Passage(1, p[0].hit, "1 Milliarde Dollar", 0, 9)]
+    >>> fix_magnitudes("Es war 1 Million Dollar.", q, "de"), fix_magnitudes("It was 1 million.", q, "en")
+    ('Es war 1 Milliarde Dollar.', 'It was 1 billion.')
+    """
+    text = " ".join(p.text for p in passages)
+    if language not in ("de", "en"):
+        return answer
+    known: dict[str, set[int]] = {}
+    source_language = detect_language(text)
+    for m in _MAGNITUDE.finditer(text):
+        known.setdefault(m.group(1).replace(",", "."), set()).add(_scale(m.group(3),
+                                                                         source_language))
+
+    def repl(m: re.Match[str]) -> str:
+        scales = known.get(m.group(1).replace(",", "."), set())
+        if len(scales) != 1 or _scale(m.group(3), language) in scales:
+            return m.group(0)
+        word = _SCALE_WORD[(language, next(iter(scales)))]
+        if m.group(1) == "1":
+            word = _SINGULAR.get(word, word)
+        return f"{m.group(1)}{m.group(2)}{word}"
+
+    return _MAGNITUDE.sub(repl, answer)
+
+
 _DECIMAL_COMMA = re.compile(r"(?<![\d.,])(\d+),(\d{1,2})(?![\d,])")
 
 
@@ -513,6 +566,7 @@ def postprocess(raw: str, passages: Sequence[Passage],
         return raw.strip(), [], True  # a refusal, or only markers and punctuation
     text = normalize_markers(raw, {p.n for p in passages})
     text = fix_german_trillions(text, passages)
+    text = fix_magnitudes(text, passages, language)
     if language == "en":
         text = fix_german_decimals(text)
     text = add_missing_markers(text, passages)

@@ -144,3 +144,13 @@ def test_english_answers_write_a_decimal_point_german_ones_a_comma() -> None:
     de, _, _ = postprocess("Alibaba sammelte 3,2 Milliarden Dollar ein.", ps, "de")
     assert en == "Alibaba raised 3.2 billion dollars [1]."
     assert de == "Alibaba sammelte 3,2 Milliarden Dollar ein [1]."
+
+
+def test_a_figure_gets_the_magnitude_its_passage_gives() -> None:
+    ps = select_passages("?", [hit("Der Plan umfasst 380 Milliarden Yuan, davon 2 Millionen für X "
+                                   "und 2 Milliarden für Y.")], 500, 4)
+    en, _, _ = postprocess("The plan is worth 380 million yuan.", ps, "en")
+    assert en == "The plan is worth 380 billion yuan [1]."
+    # a number the passages give with two magnitudes is left as the model wrote it
+    de, _, _ = postprocess("Für X sind es 2 Milliarden.", ps, "de")
+    assert de == "Für X sind es 2 Milliarden [1]."
