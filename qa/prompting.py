@@ -338,10 +338,11 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 _NOT_CLAIMED = re.compile(r"\[\d+\]|(?:^|(?<=\s))\(\d\)\s")
 
 
-def _numbers(text: str) -> set[str]:
+def _numbers(text: str, pattern: re.Pattern[str] = _NUMBER) -> set[str]:
+    """The numbers claimed in ``text``, in one notation (``normalize_numbers``)."""
     from qa.metrics import normalize_numbers
 
-    return set(_NUMBER.findall(normalize_numbers(_NOT_CLAIMED.sub(" ", text))))
+    return set(pattern.findall(normalize_numbers(_NOT_CLAIMED.sub(" ", text))))
 
 
 def unsupported_numbers(answer: str, passages: Sequence[Passage], question: str = "") -> set[str]:
@@ -376,14 +377,8 @@ _MONEY_AMOUNT = re.compile(
     r"(?:[$€¥£]\s*\d|\d[\d.,]*\s*(?:-\s*)?(?:milliarden|milliarde|millionen|million|mrd|mio|"
     r"billionen|billion|trillion|bn|mn|dollar|euro|yuan|renminbi|rmb|usd|eur|hkd|cny)|"
     r"\b(?:rmb|usd|eur|hkd|cny|us-dollar)\s*\d)", re.I)
+# a number that stands alone, not inside a name ("01.ai", "Qwen3", "Q2")
 _STANDALONE_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w]|\.[^\W\d])")
-
-
-def _quantities(text: str) -> set[str]:
-    """Numbers that stand alone, not inside a name ("01.ai", "Qwen3", "Q2")."""
-    from qa.metrics import normalize_numbers
-
-    return set(_STANDALONE_NUMBER.findall(normalize_numbers(_NOT_CLAIMED.sub(" ", text))))
 
 
 def lacks_what_was_asked(answer: str, question: str) -> bool:
@@ -424,7 +419,8 @@ def lacks_what_was_asked(answer: str, question: str) -> bool:
             answered += bool(_MONEY_AMOUNT.search(text))
         elif asks_for_quantity(part):
             typed += 1
-            answered += bool(_quantities(text) - _quantities(question)
+            answered += bool(_numbers(text, _STANDALONE_NUMBER)
+                             - _numbers(question, _STANDALONE_NUMBER)
                              or _QUANTITY_WORDS.search(text))
         elif _WHO.search(part) or _WHERE.search(part):  # a person or a place: a name
             typed += 1
@@ -463,27 +459,20 @@ def unsupported_names(answer: str, passages: Sequence[Passage], question: str = 
     return out
 
 
-_DE_TRILLION = re.compile(r"(\d+(?:[.,]\d+)?)\s+Billion(?:en)?\b")
-
-
 def fix_german_trillions(answer: str, passages: Sequence[Passage]) -> str:
     """English answers from German text: "18 billion" where the passages say "18 Billionen"
-    (German for trillion, not billion) becomes "18 trillion"; a number the passages also give
-    in "Milliarden" is left alone. Small models translate the false friend word for word.
+    (German for trillion, not billion) becomes "18 trillion" (``fix_magnitudes``; a number the
+    passages also give in "Milliarden" is left alone), and "one billion" where they say "eine
+    Billion" becomes "one trillion". Small models translate the false friend word for word.
 
     >>> from qa.types import Chunk
     >>> p = [Passage(1, Hit(Chunk("i", "d", "a", "T", "x", 0, 1), 1.0), "auf 18 Billionen Einheiten", 0, 9)]
     >>> fix_german_trillions("Qwen was trained on 18 billion tokens [1].", p)
     'Qwen was trained on 18 trillion tokens [1].'
     """
-    text = " ".join(p.text for p in passages)
-    for m in _DE_TRILLION.finditer(text):
-        num = m.group(1)
-        if re.search(rf"{re.escape(num)}\s+(?:Milliarde|Mrd)", text):
-            continue
-        for form in {num, num.replace(",", ".")}:
-            answer = re.sub(rf"(?<![\d.,]){re.escape(form)}\s+billion\b", f"{form} trillion", answer)
-    if re.search(r"\b(?:eine|einer|über eine|über einer)\s+Billion\b", text):
+    answer = fix_magnitudes(answer, passages, "en")
+    if re.search(r"\b(?:eine|einer|über eine|über einer)\s+Billion\b",
+                 " ".join(p.text for p in passages)):
         answer = re.sub(r"\b(one|a|over one|over a|more than one|more than a)\s+billion\b",
                         r"\1 trillion", answer)
     return answer
@@ -521,9 +510,9 @@ def fix_magnitudes(answer: str, passages: Sequence[Passage], language: str) -> s
     >>> fix_magnitudes("Es war 1 Million Dollar.", q, "de"), fix_magnitudes("It was 1 million.", q, "en")
     ('Es war 1 Milliarde Dollar.', 'It was 1 billion.')
     """
-    text = " ".join(p.text for p in passages)
     if language not in ("de", "en"):
         return answer
+    text = " ".join(p.text for p in passages)
     known: dict[str, set[int]] = {}
     source_language = detect_language(text)
     for m in _MAGNITUDE.finditer(text):
@@ -560,14 +549,14 @@ def fix_german_decimals(answer: str) -> str:
 def postprocess(raw: str, passages: Sequence[Passage],
                 language: str = "") -> tuple[str, list[Citation], bool]:
     """Model output -> (answer text, citations, model_refused); ``language`` is the answer's
-    ("en" answers get a decimal point)."""
+    (figures get the passages' magnitudes in its words, "en" answers a decimal point)."""
     words = re.sub(r"[\[【]\s*\d+(?:\s*[,;]\s*\d+)*\s*[\]】]", " ", raw)
     if is_refusal(raw) or not passages or not re.search(r"\w{2,}", words):
         return raw.strip(), [], True  # a refusal, or only markers and punctuation
     text = normalize_markers(raw, {p.n for p in passages})
-    text = fix_german_trillions(text, passages)
-    text = fix_magnitudes(text, passages, language)
     if language == "en":
-        text = fix_german_decimals(text)
+        text = fix_german_decimals(fix_german_trillions(text, passages))
+    else:
+        text = fix_magnitudes(text, passages, language)
     text = add_missing_markers(text, passages)
     return text, make_citations(text, passages), False
