@@ -546,11 +546,40 @@ def fix_german_decimals(answer: str) -> str:
     return _DECIMAL_COMMA.sub(r"\1.\2", answer)
 
 
+_CITATION_MARKS = re.compile(r"[\[【]\s*\d+(?:\s*[,;]\s*\d+)*\s*[\]】]")
+
+
+def drop_copied_titles(text: str, passages: Sequence[Passage]) -> str:
+    """``text`` without the sentences that only repeat the title of an article shown in the
+    prompt: the small model sometimes opens its answer with the header line above the passages
+    ("Alibaba Aktie: KI-Offensive eskaliert!"), which answers nothing.
+
+    >>> from qa.types import Chunk
+    >>> h = Hit(Chunk("c", "d", "a.txt", "T", "x", 0, 1), 1.0)
+    >>> p = [Passage(1, h, "Plus 26 %.", 0, 9, "Alibaba Aktie: KI-Offensive eskaliert!")]
+    >>> drop_copied_titles("Alibaba Aktie: KI-Offensive eskaliert [1]! Die Cloud wuchs um 26 %.", p)
+    'Die Cloud wuchs um 26 %.'
+    """
+    def words(s: str) -> str:
+        return " ".join(_WORD.findall(_CITATION_MARKS.sub(" ", s).lower()))
+
+    titles = {words(p.title) for p in passages if p.title}
+    if not titles:
+        return text
+    spans = split_sentences(text)
+    keep = [(s, e) for s, e in spans if words(text[s:e]) not in titles]
+    if len(keep) == len(spans):
+        return text
+    return " ".join(text[s:e] for s, e in keep)
+
+
 def postprocess(raw: str, passages: Sequence[Passage],
                 language: str = "") -> tuple[str, list[Citation], bool]:
     """Model output -> (answer text, citations, model_refused); ``language`` is the answer's
-    (figures get the passages' magnitudes in its words, "en" answers a decimal point)."""
-    words = re.sub(r"[\[【]\s*\d+(?:\s*[,;]\s*\d+)*\s*[\]】]", " ", raw)
+    (figures get the passages' magnitudes in its words, "en" answers a decimal point). A reply
+    that only repeats an article's title counts as a refusal."""
+    raw = drop_copied_titles(raw, passages)
+    words = _CITATION_MARKS.sub(" ", raw)
     if is_refusal(raw) or not passages or not re.search(r"\w{2,}", words):
         return raw.strip(), [], True  # a refusal, or only markers and punctuation
     text = normalize_markers(raw, {p.n for p in passages})

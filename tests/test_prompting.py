@@ -13,7 +13,7 @@ from qa.prompting import (
     select_passages,
     unsupported_numbers,
 )
-from qa.types import Chunk, Hit
+from qa.types import Chunk, Hit, Passage
 
 
 def hit(text: str, source: str = "a.txt", start: int = 0, score: float = 1.0) -> Hit:
@@ -107,6 +107,19 @@ def test_an_answer_of_only_markers_is_no_answer() -> None:
     assert postprocess("[1] [2]", ps)[2] is True
     assert postprocess(" [1]. ", ps)[2] is True
     assert postprocess("Eddie Wu [1].", ps)[2] is False
+
+
+def test_a_copied_article_title_is_no_answer() -> None:
+    h = hit("Die Cloud-Sparte verzeichnete ein Umsatzplus von 26 Prozent.")
+    ps = [Passage(1, h, h.chunk.text, 0, len(h.chunk.text), "Alibaba Aktie: KI-Offensive eskaliert!")]
+    assert postprocess("Alibaba Aktie: KI-Offensive eskaliert [1]!", ps)[2] is True
+    answer, cites, refused = postprocess(
+        "Alibaba Aktie: KI-Offensive eskaliert [1]! Die Cloud-Sparte wuchs um 26 Prozent.", ps)
+    assert not refused
+    assert answer == "Die Cloud-Sparte wuchs um 26 Prozent [1]." and [c.n for c in cites] == [1]
+    # a sentence that says more than the title is kept
+    answer, _, _ = postprocess("Laut «Alibaba Aktie: KI-Offensive eskaliert!» wuchs die Cloud.", ps)
+    assert answer.startswith("Laut «Alibaba Aktie")
 
 
 def test_invented_numbers_are_found() -> None:
