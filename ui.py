@@ -41,10 +41,10 @@ PRIVATE: dict[str, Any] = ({"api_visibility": "private"} if int(gr.__version__.s
                            else {"api_name": False, "show_api": False})
 
 EXAMPLES = [
-    "Um wie viel Prozent stieg die Alibaba-Aktie in Hongkong?",
-    "Welche Rechenzentren plant Alibaba?",
+    "Wie viel investiert Alibaba in KI-Infrastruktur?",
+    "In welchen Ländern sollen neue Alibaba-Rechenzentren 2025 starten?",
     "How many parameters does Qwen3-Max have?",
-    "Why did Alibaba's share price rise?",
+    "Which investor bought Alibaba shares again?",
 ]
 LANGUAGES = [("automatisch / auto", "auto"), ("Deutsch", "de"), ("English", "en")]
 

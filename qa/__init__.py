@@ -2,7 +2,7 @@
 
 >>> from qa import Assistant
 >>> assistant = Assistant.load()                       # doctest: +SKIP
->>> assistant.ask("Welche Rechenzentren plant Alibaba?").text  # doctest: +SKIP
+>>> assistant.ask("Wie viel investiert Alibaba in KI-Infrastruktur?").text  # doctest: +SKIP
 
 Importing qa is cheap: torch, faiss, llama.cpp, psycopg and gradio load on first use.
 """

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(REPO / "docs" / "screenshot.png"))
     p.add_argument("--model", default="qwen2.5-coder-1.5b")
-    p.add_argument("--question", default="Um wie viel Prozent stieg die Alibaba-Aktie in Hongkong?")
+    p.add_argument("--question", default="Wie viel investiert Alibaba in KI-Infrastruktur?")
     args = p.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
