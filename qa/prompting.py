@@ -125,6 +125,12 @@ PARTS = {
 }
 
 
+def shows_title(title: str) -> bool:
+    """Whether an article's header line shows its title: a title that is only the article's
+    first sentence is not shown (the small model copies such a line as its answer)."""
+    return headline_like(title, max_words=18)
+
+
 def format_context(passages: Sequence[Passage], language: str) -> str:
     """Passages grouped under a header per article (title, and date when known), in the order
     they are given (``qa.evidence`` orders articles by relevance, windows by position).
@@ -147,9 +153,7 @@ def format_context(passages: Sequence[Passage], language: str) -> str:
             if out:
                 out.append("")
             n_articles += 1
-            # a title that is only the article's first sentence is not shown: the small model
-            # copies such a line as its answer
-            head = p.title if headline_like(p.title, max_words=18) else str(n_articles)
+            head = p.title if shows_title(p.title) else str(n_articles)
             out.append(f"{label}: {head}" + (f" ({p.date})" if p.date else ""))
             last = key
         out.append(f"[{p.n}] {p.text}")
@@ -551,8 +555,9 @@ _CITATION_MARKS = re.compile(r"[\[【]\s*\d+(?:\s*[,;]\s*\d+)*\s*[\]】]")
 
 def drop_copied_titles(text: str, passages: Sequence[Passage]) -> str:
     """``text`` without the sentences that only repeat the title of an article shown in the
-    prompt: the small model sometimes opens its answer with the header line above the passages
-    ("Alibaba Aktie: KI-Offensive eskaliert!"), which answers nothing.
+    prompt's header lines (``format_context``): the small model sometimes opens its answer with
+    the header above the passages ("Alibaba Aktie: KI-Offensive eskaliert!"), which answers
+    nothing. A title that a passage also holds is passage text and stays.
 
     >>> from qa.types import Chunk
     >>> h = Hit(Chunk("c", "d", "a.txt", "T", "x", 0, 1), 1.0)
@@ -563,7 +568,9 @@ def drop_copied_titles(text: str, passages: Sequence[Passage]) -> str:
     def words(s: str) -> str:
         return " ".join(_WORD.findall(_CITATION_MARKS.sub(" ", s).lower()))
 
-    titles = {words(p.title) for p in passages if p.title}
+    shown = " | ".join(words(p.text) for p in passages)
+    titles = {t for p in passages if p.title and shows_title(p.title)
+              if (t := words(p.title)) and t not in shown}
     if not titles:
         return text
     spans = split_sentences(text)

@@ -120,6 +120,10 @@ def test_a_copied_article_title_is_no_answer() -> None:
     # a sentence that says more than the title is kept
     answer, _, _ = postprocess("Laut «Alibaba Aktie: KI-Offensive eskaliert!» wuchs die Cloud.", ps)
     assert answer.startswith("Laut «Alibaba Aktie")
+    # a title that a passage also holds (a heading shown as a neighbour) is passage text
+    h2 = hit("Alibaba Aktie: KI-Offensive eskaliert!\nDie Cloud wuchs um 26 Prozent.")
+    ps2 = [Passage(1, h2, h2.chunk.text, 0, len(h2.chunk.text), "Alibaba Aktie: KI-Offensive eskaliert!")]
+    assert postprocess("Alibaba Aktie: KI-Offensive eskaliert [1]!", ps2)[2] is False
 
 
 def test_invented_numbers_are_found() -> None:
