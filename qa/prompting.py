@@ -550,9 +550,6 @@ def fix_german_decimals(answer: str) -> str:
     return _DECIMAL_COMMA.sub(r"\1.\2", answer)
 
 
-_CITATION_MARKS = re.compile(r"[\[【]\s*\d+(?:\s*[,;]\s*\d+)*\s*[\]】]")
-
-
 def drop_copied_titles(text: str, passages: Sequence[Passage]) -> str:
     """``text`` without the sentences that only repeat the title of an article shown in the
     prompt's header lines (``format_context``): the small model sometimes opens its answer with
@@ -566,11 +563,10 @@ def drop_copied_titles(text: str, passages: Sequence[Passage]) -> str:
     'Die Cloud wuchs um 26 %.'
     """
     def words(s: str) -> str:
-        return " ".join(_WORD.findall(_CITATION_MARKS.sub(" ", s).lower()))
+        return " ".join(_WORD.findall(_MARKER_GROUP.sub(" ", s).lower()))
 
     shown = " | ".join(words(p.text) for p in passages)
-    titles = {t for p in passages if p.title and shows_title(p.title)
-              if (t := words(p.title)) and t not in shown}
+    titles = {t for p in passages if shows_title(p.title) and (t := words(p.title)) not in shown}
     if not titles:
         return text
     spans = split_sentences(text)
@@ -584,9 +580,9 @@ def postprocess(raw: str, passages: Sequence[Passage],
                 language: str = "") -> tuple[str, list[Citation], bool]:
     """Model output -> (answer text, citations, model_refused); ``language`` is the answer's
     (figures get the passages' magnitudes in its words, "en" answers a decimal point). A reply
-    that only repeats an article's title counts as a refusal."""
+    that only repeats a title from the prompt's article headers counts as a refusal."""
     raw = drop_copied_titles(raw, passages)
-    words = _CITATION_MARKS.sub(" ", raw)
+    words = _MARKER_GROUP.sub(" ", raw)
     if is_refusal(raw) or not passages or not re.search(r"\w{2,}", words):
         return raw.strip(), [], True  # a refusal, or only markers and punctuation
     text = normalize_markers(raw, {p.n for p in passages})
