@@ -15,6 +15,7 @@ Price: the mapping follows the SDK's exception classes, so an SDK major version 
 from __future__ import annotations
 
 import email.utils
+import importlib
 import itertools
 import logging
 import math
@@ -125,20 +126,19 @@ class Endpoint:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import httpx
             import openai
 
             self._client = openai.OpenAI(
                 api_key=self.key or NO_KEY, base_url=self.base_url, max_retries=0,
-                timeout=httpx.Timeout(self.timeout_s, connect=self.connect_timeout_s))
+                timeout=openai.Timeout(self.timeout_s, connect=self.connect_timeout_s))
         return self._client
 
     def timeout(self, deadline: float) -> Any:
-        """An ``httpx.Timeout`` that never runs past ``deadline`` (a ``time.monotonic`` value)."""
-        import httpx
+        """The SDK's ``Timeout`` that never runs past ``deadline`` (a ``time.monotonic`` value)."""
+        import openai
 
         left = max(0.01, deadline - time.monotonic())
-        return httpx.Timeout(min(self.timeout_s, left), connect=min(self.connect_timeout_s, left))
+        return openai.Timeout(min(self.timeout_s, left), connect=min(self.connect_timeout_s, left))
 
     def clean(self, text: object, limit: int = 200) -> str:
         """``text`` on one line, at most ``limit`` characters, with the key masked."""
@@ -149,17 +149,16 @@ class Endpoint:
 
     def classify(self, e: Exception, model: str) -> Failure | None:
         """The failure ``e`` means, or None for an exception that is not about the endpoint."""
-        import httpx
         import openai
 
         if isinstance(e, Failure):
             return e
-        if isinstance(e, openai.APITimeoutError | httpx.TimeoutException):
+        if isinstance(e, (openai.APITimeoutError, *http_errors("TimeoutException"))):
             return Failure(f"{self.url} did not answer within {self.timeout_s:g} s", True)
         if isinstance(e, openai.APIConnectionError):
             why = self.clean(e.__cause__ or e)
             return Failure(f"cannot connect to {self.url} ({why})", True)
-        if isinstance(e, httpx.TransportError):  # raised while reading a body or stream
+        if isinstance(e, http_errors("TransportError")):  # raised while reading a body or stream
             return Failure(f"the connection to {self.url} broke ({self.clean(e)})", True)
         if isinstance(e, openai.APIStatusError):
             return self.status_failure(e, model)
@@ -190,10 +189,10 @@ class Endpoint:
         return Failure(f"{self.url} rejected the request (HTTP {status}): {detail}", hide=True)
 
     def unknown_model(self, model: str, status: int, detail: str) -> str:
-        import httpx
+        import openai
 
         try:
-            page = self.client.models.list(timeout=httpx.Timeout(
+            page = self.client.models.list(timeout=openai.Timeout(
                 min(5.0, self.timeout_s), connect=self.connect_timeout_s))
             ids = sorted(str(m.id) for m in page.data)
         except Exception as e:  # noqa: BLE001 - the listing is only a hint
@@ -205,6 +204,28 @@ class Endpoint:
                     f"that model: {detail}")
         shown = ", ".join(ids[:30]) + (" …" if len(ids) > 30 else "") if ids else "none listed"
         return f"model {model!r} is not served by {self.url}; available: {shown}"
+
+
+def http_errors(name: str) -> tuple[type[Exception], ...]:
+    """The exception class ``name`` of each HTTP library the SDK may use (``httpx`` under
+    openai 1.x/2.x, ``httpx2`` under 3.x; both where both are installed), so the mapping does not
+    depend on which one a given SDK version talks through."""
+    found = []
+    for module in ("httpx2", "httpx"):
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+def connection_broke(e: BaseException) -> bool:
+    """Whether ``e`` is the connection failing (reset, closed, timed out) rather than a reply the
+    server sent: the SDK's ``APIConnectionError`` (openai 3.x wraps transport errors met while
+    reading a stream in it) or a raw transport error of its HTTP library (openai 1.x)."""
+    import openai
+
+    return isinstance(e, (openai.APIConnectionError, *http_errors("TransportError")))
 
 
 def call_with_retries(attempt: Callable[[float], T], endpoint: Endpoint, model: str,

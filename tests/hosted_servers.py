@@ -20,6 +20,22 @@ from typing import Any
 Behaviour = Callable[["_Handler"], None]
 
 
+class Headers(dict):
+    """A request's headers as received, looked up without regard to case, as HTTP defines them
+    (one client sends ``Authorization``, another ``authorization``)."""
+
+    def __init__(self, items: Any = ()) -> None:
+        super().__init__((k.lower(), v) for k, v in items)
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(name.lower(), default)
+
 def free_port() -> int:
     """A port nothing listens on (bound once, then released)."""
     with socket.socket() as s:
@@ -138,7 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}")
         s = self.server
         with s.lock:
-            s.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
+            s.requests.append({"path": self.path, "headers": Headers(self.headers.items()), "body": body,
                                "t": time.monotonic()})
             behaviour = s.script[min(len(s.requests) - 1, len(s.script) - 1)]
             s.in_flight += 1

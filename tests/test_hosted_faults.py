@@ -195,6 +195,25 @@ def test_hangup_after_the_final_chunk_is_a_complete_answer():
         assert "".join(gen(s.base_url).stream(MESSAGES)) == "Alibaba invests heavily [1]."
 
 
+@pytest.mark.parametrize("module", ["httpx", "httpx2"])
+def test_transport_errors_of_either_http_library_are_connection_failures(module):
+    """openai 1.x/2.x raise httpx's errors, 3.x httpx2's (wrapped in APIConnectionError while a
+    stream is read): both are a broken connection, retryable, and a hang-up after finish_reason."""
+    import importlib
+
+    from qa.openai_client import Endpoint, connection_broke
+
+    lib = importlib.import_module(module)  # the locked install has both (gradio needs httpx)
+    ep = Endpoint("http://127.0.0.1:9/v1", "", timeout_s=1, connect_timeout_s=1, what="hosted",
+                  key_env="K", reply_kind="chunks", error=GenerationError)
+    broke = ep.classify(lib.ReadError("peer closed"), "m")
+    assert broke is not None and broke.retryable and "connection" in str(broke)
+    slow = ep.classify(lib.ReadTimeout("slow"), "m")
+    assert slow is not None and slow.retryable and "did not answer" in str(slow)
+    assert connection_broke(lib.RemoteProtocolError("incomplete chunked read"))
+    assert not connection_broke(ValueError("not json"))
+
+
 def test_retry_after_beyond_the_deadline_gives_up_at_once():
     with ScriptedServer(status(429, "slow down", headers={"Retry-After": "20"})) as s:
         err, elapsed = fails(gen(s.base_url, deadline_s=3))

@@ -33,7 +33,15 @@ from typing import Any
 from qa.config import Settings
 from qa.errors import GenerationError
 from qa.generators import Message
-from qa.openai_client import NO_KEY, Endpoint, Failure, RetryPolicy, retry_after, safe_url
+from qa.openai_client import (
+    NO_KEY,
+    Endpoint,
+    Failure,
+    RetryPolicy,
+    connection_broke,
+    retry_after,
+    safe_url,
+)
 
 __all__ = ["NO_KEY", "OpenAIGenerator", "make_hosted_generator", "retry_after", "safe_url"]
 
@@ -99,8 +107,6 @@ class OpenAIGenerator:
     def _attempt(self, messages: Sequence[Message], max_tokens: int, temperature: float,
                  deadline: float) -> Generator[str, None, None]:
         """One request: its text pieces, or an exception for ``Endpoint.classify``."""
-        import httpx
-
         resp = self.client.chat.completions.create(
             model=self.model, messages=list(messages), max_tokens=max_tokens,
             temperature=temperature, stream=True, timeout=self.endpoint.timeout(deadline))
@@ -128,8 +134,8 @@ class OpenAIGenerator:
         except Exception as e:
             if cut.is_set():
                 raise too_late from None
-            if not (finished and isinstance(e, httpx.TransportError)):
-                raise
+            if not (finished and connection_broke(e)):  # a hang-up after finish_reason is
+                raise                                      # the end of a complete answer
             log.debug("%s closed the connection after the last chunk (%s)", self.url, e)
         finally:
             timer.cancel()
