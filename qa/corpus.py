@@ -180,9 +180,13 @@ def _meta(soup: object, *names: str) -> str:
 
 def _html_to_text(html: str) -> tuple[str, str, str]:
     """Article text, title (og:title, else <title>, else <h1>) and publication date metadata."""
-    from bs4 import BeautifulSoup
+    import warnings
 
-    soup = BeautifulSoup(html, "lxml")
+    from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
+
+    with warnings.catch_warnings():  # XHTML pages (an XML declaration) are read as HTML on purpose
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(html, "lxml")
     title = _meta(soup, "og:title", "twitter:title") or (
         soup.title.get_text(" ", strip=True) if soup.title else "")
     date = _meta(soup, "article:published_time", "og:published_time", "date", "pubdate",
