@@ -44,9 +44,10 @@ Each question records what ``qa.evaluation.run`` records, then goes through
   LLM call starts (retrieval plus prompt packing), ``first_token_s`` at its first streamed piece.
   The LLM is loaded before the first question, so no question pays for loading it.
 
-Run: ``python eval/baseline_llamaindex.py [--limit N] [--ids q001,q002] [--model M]
-[--out-dir eval/reports] [--retrieval-only]``; the report is named
-``llamaindex-starter-<model>`` (``llamaindex-starter-retrieval`` with ``--retrieval-only``).
+Run: ``python eval/baseline_llamaindex.py [--eval-corpus NAME] [--split test] [--limit N]
+[--ids q001,q002] [--model M] [--out-dir eval/reports] [--retrieval-only]``; the report is named
+``llamaindex-starter-<model>[-<corpus>][-<split>]`` (``llamaindex-starter-retrieval`` with
+``--retrieval-only``).
 """
 
 from __future__ import annotations
@@ -74,7 +75,14 @@ from llama_index.core.schema import QueryBundle  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.corpus import load_corpus  # noqa: E402
 from qa.errors import QAError  # noqa: E402
-from qa.evaluation import DEFAULT_GOLD, DEFAULT_REPORTS, load_gold, score, write_report  # noqa: E402
+from qa.evaluation import (  # noqa: E402
+    DEFAULT_GOLD,
+    DEFAULT_REPORTS,
+    eval_corpora,
+    load_gold,
+    score,
+    write_report,
+)
 from qa.integrations.llama_index import QALLM, QAEmbedding  # noqa: E402
 from qa.prompting import approx_tokens  # noqa: E402
 
@@ -361,6 +369,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help=f"override the llama-index default ({SIMILARITY_TOP_K}); "
                    "named in the report")
     p.add_argument("--corpus", type=Path, help="articles folder (default: the settings')")
+    p.add_argument("--eval-corpus", metavar="NAME",
+                   help="a corpus of `qa eval --corpus` (its documents and gold set; "
+                   "the report is named after it)")
+    p.add_argument("--split", choices=["tune", "test"], help="only this half of the gold set")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -368,9 +380,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     # .txt needs no extra reader; llama-index warns once per file that the extras are missing
     logging.getLogger("llama_index.core.readers.file.base").setLevel(logging.ERROR)
     try:
-        settings = Settings.load(llm=args.model, corpus_dir=args.corpus)
+        corpus_dir, gold_path = args.corpus, args.gold
+        if args.eval_corpus:
+            known = eval_corpora()
+            if args.eval_corpus not in known:
+                raise QAError(f"no eval corpus called {args.eval_corpus!r}; "
+                              f"known: {', '.join(known)}")
+            c = known[args.eval_corpus]
+            corpus_dir, gold_path = c.docs or corpus_dir, c.gold
+        settings = Settings.load(llm=args.model, corpus_dir=corpus_dir)
         settings = settings.replace(context_tokens=max(settings.context_tokens, CONTEXT_TOKENS))
-        gold = load_gold(args.gold)
+        gold = [g for g in load_gold(gold_path) if not args.split or g.get("split") == args.split]
         if args.ids:
             wanted = [q.strip() for q in args.ids.split(",") if q.strip()]
             missing = sorted(set(wanted) - {g["id"] for g in gold})
@@ -392,6 +412,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     else settings.llm.replace("/", "_"))
     if args.similarity_top_k is not None:
         name += f"-k{args.similarity_top_k}"
+    if args.eval_corpus:
+        name += f"-{args.eval_corpus}"
+    if args.split:
+        name += f"-{args.split}"
+    report["name"] = name
+    report["corpus"] = args.eval_corpus
     path = write_report(report, args.out_dir, name)
     s = report["scores"]
     print(" ".join(f"{k}={s[k]:.3f}" for k in ("hit@1", "hit@3", "mrr", "fact_accuracy",

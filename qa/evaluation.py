@@ -18,7 +18,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +30,40 @@ log = logging.getLogger(__name__)
 
 DEFAULT_GOLD = Path("eval/gold.jsonl")
 DEFAULT_REPORTS = Path("eval/reports")
+CORPORA_DIR = Path("eval/corpora")
+DEMO = "demo"
 HEADLINE = ["hit@5", "mrr", "fact_accuracy", "abstention_precision", "abstention_recall",
             "abstention_accuracy", "cited_right_file"]
 
 
+# the side-by-side table of ``qa eval --all``: (column, score key)
+CORPUS_COLUMNS = [("questions", "n"), ("right answers", "fact_accuracy"),
+                  ("wrong replies", "wrong_reply_rate"), ("reply precision", "reply_precision"),
+                  ("abstention P", "abstention_precision"), ("abstention R", "abstention_recall"),
+                  ("right article", "cited_right_file"), ("median s", "latency_total_s_p50")]
+
+
+@dataclass(frozen=True)
+class EvalCorpus:
+    """A corpus with a gold set: ``demo`` (the settings' articles, ``eval/gold.jsonl``) and each
+    ``eval/corpora/NAME/`` with ``docs/`` and ``gold.jsonl``."""
+
+    name: str
+    docs: Path | None  # None: the settings' corpus_dir
+    gold: Path
+
+
+def eval_corpora(root: Path = CORPORA_DIR) -> dict[str, EvalCorpus]:
+    """Every corpus ``qa eval --corpus`` knows, ``demo`` first, then the others by name."""
+    found = {DEMO: EvalCorpus(DEMO, None, DEFAULT_GOLD)}
+    for gold in sorted(root.glob("*/gold.jsonl")):
+        found[gold.parent.name] = EvalCorpus(gold.parent.name, gold.parent / "docs", gold)
+    return found
+
+
 # aggregate name -> the per-question field it averages (for the breakdown columns)
 PER_QUESTION_KEY = {"mrr": "rr", "fact_accuracy": "fact_correct",
-                    "abstention_accuracy": "abstention_correct"}
+                    "abstention_accuracy": "abstention_correct", "wrong_reply_rate": "wrong_reply"}
 
 
 def load_gold(path: Path) -> list[dict[str, Any]]:
@@ -57,9 +84,12 @@ def load_gold(path: Path) -> list[dict[str, Any]]:
 
 
 def eval_index_dir(settings: Settings) -> Path:
+    """An index of its own for these index settings and this corpus (so switching corpora or
+    chunk sizes never rebuilds another's, nor touches the user's ``index/``)."""
     from qa.stores.base import IndexConfig
 
-    key = json.dumps(asdict(IndexConfig.from_settings(settings)), sort_keys=True)
+    key = json.dumps({**asdict(IndexConfig.from_settings(settings)),
+                      "corpus": str(Path(settings.corpus_dir).resolve())}, sort_keys=True)
     return settings.cache_dir / "eval-index" / hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
@@ -174,7 +204,8 @@ def config_name(settings: Settings, retrieval_only: bool) -> str:
 def summary_markdown(report: dict[str, Any], title: str) -> str:
     s = report["scores"]
     keys = [k for k in ["hit@1", "hit@3", "hit@5", "hit@10", "recall@5", "mrr", "ndcg@10",
-                        "fact_accuracy", "fact_recall", "abstention_precision",
+                        "fact_accuracy", "fact_recall", "wrong_reply_rate", "reply_precision",
+                        "abstention_precision",
                         "abstention_recall", "abstention_accuracy", "cited_right_file", "citation_overlap",
                         "marker_support", "facts_in_prompt", "evidence_in_prompt",
                         "latency_retrieve_s_p50", "latency_first_token_s_p50",
@@ -242,7 +273,23 @@ def write_report(report: dict[str, Any], out_dir: Path, name: str) -> Path:
 
 
 def compare_text(a_path: Path, b_path: Path) -> str:
+    """What B won and lost against A: two reports, or two ``qa eval --all`` summaries (then per
+    corpus that both hold)."""
     a, b = (json.loads(Path(p).read_text(encoding="utf-8")) for p in (a_path, b_path))
+    if "corpora" in a or "corpora" in b:
+        ra, rb = a.get("corpora", {}), b.get("corpora", {})
+        out = []
+        for name in [n for n in ra if n in rb]:
+            out += [f"## {name}", _compare_reports(
+                *(json.loads(Path(r[name]["report"]).read_text(encoding="utf-8")) for r in (ra, rb))), ""]
+        only = sorted(set(ra) ^ set(rb))
+        if only:
+            out.append("in one summary only: " + ", ".join(only))
+        return "\n".join(out)
+    return _compare_reports(a, b)
+
+
+def _compare_reports(a: dict[str, Any], b: dict[str, Any]) -> str:
     c = metrics.compare(a, b)
     lines = [f"{'metric':34} {'A':>8} {'B':>8} {'B-A':>8}"]
     for k, v in c["scores"].items():
@@ -251,7 +298,8 @@ def compare_text(a_path: Path, b_path: Path) -> str:
     lines.append(f"\n{len(c['changed_ids'])} questions changed:")
     for qid in c["changed_ids"]:
         keys = {k: v for k, v in c["changes"][qid].items()
-                if k in ("hit@5", "rr", "fact_correct", "abstention_correct", "cited_right_file")}
+                if k in ("hit@5", "rr", "fact_correct", "abstention_correct", "wrong_reply",
+                         "cited_right_file")}
         if keys:
             lines.append(f"  {qid}: " + ", ".join(f"{k} {x}→{y}" for k, (x, y) in keys.items()))
     return "\n".join(lines)
@@ -264,9 +312,16 @@ def add_eval_parser(sub: Any, common: Callable[..., None], gen: Callable[..., No
                        description="Run the gold set through the real pipeline and write a JSON "
                        "report, a Markdown summary and a chart to eval/reports/.")
     s.add_argument("--gold", type=Path, default=DEFAULT_GOLD, help="gold JSONL file")
+    s.add_argument("--corpus", action="append", default=[], metavar="NAME",
+                   help="a corpus with a gold set: 'demo' or a folder name under eval/corpora/ "
+                   "(repeatable); each gets its own index and report, then a table side by side")
+    s.add_argument("--all", action="store_true", help="every corpus (--corpus for each)")
     s.add_argument("--retrieval-only", action="store_true", help="skip generation (seconds)")
     s.add_argument("--compare", nargs=2, metavar=("A", "B"), type=Path,
                    help="print the differences of two reports and exit")
+    s.add_argument("--table", nargs="+", metavar="REPORT", type=Path,
+                   help="print the side-by-side table of these reports (any corpus, qa or the "
+                   "starter) and exit")
     s.add_argument("--out-dir", type=Path, default=DEFAULT_REPORTS)
     s.add_argument("--name", help="configuration name in the report file name")
     s.add_argument("--limit", type=int, help="only the first N questions")
@@ -285,14 +340,31 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.compare:
         print(compare_text(*args.compare))
         return 0
+    if args.table:
+        reports = {}
+        for path in args.table:
+            r = json.loads(Path(path).read_text(encoding="utf-8"))
+            reports[r.get("name") or Path(path).stem.split("-", 2)[-1]] = r
+        print(corpus_table(reports))
+        return 0
     settings = args._to_settings(args)
     bad = [kv for kv in args.set if "=" not in kv]
     if bad:
         raise QAError(f"--set takes KEY=VALUE, not {bad[0]!r}")
     settings = settings.with_strings(dict(kv.split("=", 1) for kv in args.set))
+    if args.corpus or args.all:
+        return _eval_corpora(args, settings)
     if args.index_dir is None:
         settings = settings.replace(index_dir=eval_index_dir(settings))
-    gold = [g for g in load_gold(args.gold) if not args.split or g.get("split") == args.split]
+    report, path = _eval_one(args, settings, args.gold, "")
+    print(summary_markdown(report, path.stem).split("\n## Misses")[0])
+    print(f"report: {path}")
+    return _check_min(args.min, {"": report})
+
+
+def _eval_one(args: argparse.Namespace, settings: Settings, gold_path: Path,
+              suffix: str) -> tuple[dict[str, Any], Path]:
+    gold = [g for g in load_gold(gold_path) if not args.split or g.get("split") == args.split]
     gold = gold[: args.limit]
 
     def progress(i: int, n: int, qid: str) -> None:
@@ -300,18 +372,77 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     report = run(settings, gold, args.retrieval_only, progress)
     print(file=sys.stderr)
-    name = args.name or config_name(settings, args.retrieval_only)
+    name = (args.name or config_name(settings, args.retrieval_only)) + suffix
     if args.split:
         name += f"-{args.split}"
-    path = write_report(report, args.out_dir, name)
-    print(summary_markdown(report, name).split("\n## Misses")[0])
-    print(f"report: {path}")
+    report["name"] = name
+    report["corpus"] = suffix.lstrip("-") or None
+    return report, write_report(report, args.out_dir, name)
+
+
+def _eval_corpora(args: argparse.Namespace, settings: Settings) -> int:
+    known = eval_corpora()
+    names = list(known) if args.all else list(dict.fromkeys(args.corpus))
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise QAError(f"no eval corpus called {unknown[0]!r}; known: {', '.join(known)}")
+    reports: dict[str, dict[str, Any]] = {}
+    paths: dict[str, Path] = {}
+    for name in names:
+        c = known[name]
+        print(f"corpus {name}", file=sys.stderr)
+        s = settings if c.docs is None else settings.replace(corpus_dir=c.docs)
+        if args.index_dir is None:
+            s = s.replace(index_dir=eval_index_dir(s))
+        reports[name], paths[name] = _eval_one(args, s, c.gold, f"-{name}")
+        print(f"  report: {paths[name]}", file=sys.stderr)
+    table = corpus_table(reports)
+    print(table)
+    stem = paths[names[-1]].stem.split("-", 2)[:2]  # the timestamp of the last report
+    base = (args.name or config_name(settings, args.retrieval_only)) + (
+        f"-{args.split}" if args.split else "")
+    summary = args.out_dir / f"{'-'.join(stem)}-{base}-corpora"
+    summary.with_suffix(".json").write_text(json.dumps({
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "corpora": {n: {"report": str(paths[n]),
+                        "scores": {k: reports[n]["scores"].get(k) for _, k in CORPUS_COLUMNS}}
+                    for n in names}}, indent=1), encoding="utf-8")
+    summary.with_suffix(".md").write_text(f"# Eval per corpus: {base}\n\n{table}\n"
+                                          + "".join(f"- {n}: `{paths[n].name}`\n" for n in names),
+                                          encoding="utf-8")
+    print(f"summary: {summary.with_suffix('.md')}")
+    return _check_min(args.min, reports)
+
+
+def corpus_table(reports: dict[str, dict[str, Any]]) -> str:
+    """One Markdown row per corpus with the headline answer figures (``CORPUS_COLUMNS``).
+
+    >>> print(corpus_table({"demo": {"scores": {"n": 2.0, "fact_accuracy": 0.5}}}))
+    | corpus | questions | right answers | wrong replies | reply precision | abstention P | abstention R | right article | median s |
+    |---|---|---|---|---|---|---|---|---|
+    | demo | 2 | 0.50 |  |  |  |  |  |  |
+    """
+    head = "| corpus | " + " | ".join(c for c, _ in CORPUS_COLUMNS) + " |"
+    lines = [head, "|---" * (len(CORPUS_COLUMNS) + 1) + "|"]
+    for name, r in reports.items():
+        cells = []
+        for _, key in CORPUS_COLUMNS:
+            v = r["scores"].get(key)
+            cells.append("" if v is None else f"{v:.0f}" if key == "n" else
+                         f"{v:.1f}" if key.startswith("latency") else f"{v:.2f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _check_min(mins: Sequence[str], reports: dict[str, dict[str, Any]]) -> int:
+    """Exit status of ``--min METRIC=VALUE``: 1 when any report's score is below its value."""
     failed = []
-    for m in args.min:
+    for m in mins:
         key, value = m.split("=", 1)
-        got = report["scores"].get(key)
-        if got is None or got < float(value):
-            failed.append(f"{key} = {got} < {value}")
+        for name, report in reports.items():
+            got = report["scores"].get(key)
+            if got is None or got < float(value):
+                failed.append(f"{name + ': ' if name else ''}{key} = {got} < {value}")
     if failed:
         print("below threshold: " + "; ".join(failed), file=sys.stderr)
         return 1

@@ -298,9 +298,13 @@ def answer_metrics(answers: Sequence[Mapping[str, Any]],
     Rows: ``fact_correct`` (all facts present; an abstention on an answerable question is wrong),
     ``fact_recall`` (share of facts present), ``abstention_correct``; for answerable, non-abstained
     answers ``cited_right_file`` (a cited source is a gold evidence file) and ``citation_overlap``
-    (a cited passage overlaps a gold span); marker counts and ``marker_support``. Scores: means
-    where a metric applies; abstention precision/recall with "abstained" as the positive class;
-    ``marker_support`` pooled over all markers. Gold items without an answer count in n_missing.
+    (a cited passage overlaps a gold span); marker counts and ``marker_support``; ``wrong_reply``
+    (a reply was shown and it is not a right answer: a fact missing, or any reply to an
+    unanswerable question). Scores: means where a metric applies; abstention precision/recall with
+    "abstained" as the positive class; ``marker_support`` pooled over all markers;
+    ``wrong_reply_rate`` (wrong replies shown over all questions) and ``reply_precision`` (right
+    replies over replies shown: how far a shown reply can be trusted). Gold items without an answer
+    count in n_missing.
 
     >>> gold = [{"id": "q1", "answerable": True, "facts": [["26 %"], ["13 %"]],
     ...          "evidence": [{"file": "a", "start": 0, "end": 50}]},
@@ -312,6 +316,8 @@ def answer_metrics(answers: Sequence[Mapping[str, Any]],
     >>> s = answer_metrics(ans, gold).scores
     >>> s["fact_accuracy"], s["fact_recall"], s["abstention_precision"], s["marker_support"]
     (0.0, 0.5, 1.0, 1.0)
+    >>> s["wrong_reply_rate"], s["reply_precision"], s["n_shown"]
+    (0.5, 0.0, 1.0)
     """
     by_id = {a["id"]: a for a in answers}
     rows: list[dict[str, Any]] = []
@@ -336,6 +342,7 @@ def answer_metrics(answers: Sequence[Mapping[str, Any]],
                                                 for s in gold_spans(g)))
         if answerable and a.get("passages") is not None:
             row.update(prompt_evidence(a.get("passages") or [], g))
+        row["wrong_reply"] = float(not abstained and row["fact_correct"] != 1.0)
         row["markers"], row["markers_supported"] = _marker_counts(a)
         m, ok = row["markers"], row["markers_supported"]
         row["marker_support"] = ok / m if m else None
@@ -344,6 +351,8 @@ def answer_metrics(answers: Sequence[Mapping[str, Any]],
     n_abst = sum(1 for r in rows if r["abstained"])
     n_unans = sum(1 for r in rows if not r["answerable"])
     n_markers, n_ok = sum(r["markers"] for r in rows), sum(r["markers_supported"] for r in rows)
+    n_shown = sum(1 for r in rows if not r["abstained"])
+    n_wrong = sum(r["wrong_reply"] for r in rows)
     scores = {name: _mean([r.get(row) for r in rows]) for name, row in [
         ("fact_accuracy", "fact_correct"), ("fact_recall", "fact_recall"),
         ("abstention_accuracy", "abstention_correct"), ("cited_right_file", "cited_right_file"),
@@ -353,7 +362,9 @@ def answer_metrics(answers: Sequence[Mapping[str, Any]],
         "abstention_precision": tp / n_abst if n_abst else 0.0,
         "abstention_recall": tp / n_unans if n_unans else 0.0,
         "marker_support": n_ok / n_markers if n_markers else 0.0,
-        "n": float(len(rows)), "n_answerable": float(len(rows) - n_unans),
+        "wrong_reply_rate": n_wrong / len(rows) if rows else 0.0,
+        "reply_precision": (n_shown - n_wrong) / n_shown if n_shown else 0.0,
+        "n_shown": float(n_shown), "n": float(len(rows)), "n_answerable": float(len(rows) - n_unans),
         "n_abstained": float(n_abst), "n_missing": float(len(gold_items) - len(rows))}
     return MetricReport(scores, rows)
 
