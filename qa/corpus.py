@@ -178,8 +178,38 @@ def _meta(soup: object, *names: str) -> str:
     return ""
 
 
-def _html_to_text(html: str) -> tuple[str, str, str]:
-    """Article text, title (og:title, else <title>, else <h1>) and publication date metadata."""
+def _html_to_text(html: str) -> tuple[str, dict[str, str]]:
+    """The article text of a web page and its metadata (``title``, ``author``, ``date``,
+    ``site``, where the page gives them), kept apart from the text so the model never mistakes a
+    byline for article text.
+
+    trafilatura finds the main text (measured on the eval corpora's pages, issue 22: 74 of 75
+    evidence sentences of the saved news pages kept, against 54 by the hand-written extraction,
+    which skipped one page whole); a page where it finds nothing falls back to that extraction
+    (``_html_blocks``), so documentation-like pages without an article still give their text."""
+    import trafilatura
+
+    found = None
+    try:
+        found = trafilatura.bare_extraction(
+            html, favor_recall=True, include_comments=False, include_tables=True,
+            deduplicate=False, with_metadata=True)
+    except Exception as e:  # noqa: BLE001 - a page it cannot parse goes to the fallback
+        log.debug("trafilatura failed: %s", e)
+    text = (getattr(found, "text", None) or "").strip() if found is not None else ""
+    meta = {k: str(getattr(found, attr, None) or "").strip() for k, attr in
+            (("title", "title"), ("author", "author"), ("date", "date"), ("site", "sitename"))
+            } if found is not None else {}
+    if len(text.split()) < 3:
+        text, title, date = _html_blocks(html)
+        meta = {**meta, "title": meta.get("title") or title, "date": meta.get("date") or date}
+    # one block a line -> paragraphs, as the sentence splitter and the chunker read them
+    return re.sub(r"\n+", "\n\n", text), {k: v for k, v in meta.items() if v}
+
+
+def _html_blocks(html: str) -> tuple[str, str, str]:
+    """Text blocks of ``<article>``/``<main>``/``<body>`` (headings, paragraphs, list items,
+    cells), title (og:title, else <title>, else <h1>) and publication date metadata."""
     import warnings
 
     from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
@@ -244,6 +274,7 @@ def load_file(path: Path, source: str | None = None,
         raise ValueError(f"too large ({size:,} bytes > {max_bytes:,})")
     data = path.read_bytes()
     title = meta_date = ""
+    page: dict[str, str] = {}
     if suffix == ".pdf":
         if not data.startswith(b"%PDF"):
             raise ValueError("not a PDF (no %PDF header)")
@@ -251,7 +282,8 @@ def load_file(path: Path, source: str | None = None,
     else:
         raw = _decode(data, path.name)
         if suffix in (".html", ".htm"):
-            raw, title, meta_date = _html_to_text(raw)
+            raw, page = _html_to_text(raw)
+            title, meta_date = page.get("title", ""), page.get("date", "")
         elif suffix in (".md", ".markdown"):
             raw, title = _markdown_to_text(raw)
     text = clean_text(raw)
@@ -261,7 +293,8 @@ def load_file(path: Path, source: str | None = None,
     return Document(doc_id=sha256_bytes(text.encode("utf-8")), source=source or path.name,
                     title=title, text=text, sha256=sha256_bytes(data),
                     meta={"bytes": size, "format": suffix.lstrip("."),
-                          "date": find_date(text, meta_date)})
+                          "date": find_date(text, meta_date),
+                          **{k: page[k] for k in ("author", "site") if k in page}})
 
 
 def printable(name: str) -> str:

@@ -34,9 +34,31 @@ def test_html_scripts_and_navigation_are_removed(tmp_path: Path) -> None:
             "Brasilien und Frankreich.</p><p>Die Cloud wächst um 26 Prozent.</p></article>"
             "<footer>© 2025</footer></body></html>")
     doc = load_file(write(tmp_path / "a.html", html))
-    assert doc.title == "Alibaba & KI"
+    assert doc.title == "Alibaba baut"  # the article's heading before <title> (often "… | Site")
     assert "alert" not in doc.text and "Login" not in doc.text and "©" not in doc.text
     assert "Neue Rechenzentren in Brasilien und Frankreich." in doc.text
+
+
+def test_html_byline_and_site_are_metadata_not_text(tmp_path: Path) -> None:
+    html = ("<html><head><title>Teleskop | Example News</title>"
+            '<meta name="author" content="Erika Muster">'
+            '<meta property="og:site_name" content="Example News">'
+            '<meta property="article:published_time" content="2025-03-04"></head><body>'
+            "<article><h1>Das Teleskop</h1><p class='byline'>Von Erika Muster</p>"
+            "<p>Das Radioteleskop FAST steht in der Provinz Guizhou im Süden Chinas. Es hat "
+            "einen Durchmesser von 500 Metern und wurde im Jahr 2016 fertiggestellt.</p>"
+            "<p>Forscher nutzen es, um Pulsare zu finden; bis heute wurden über 800 "
+            "entdeckt.</p></article></body></html>")
+    doc = load_file(write(tmp_path / "t.html", html))
+    assert doc.meta["author"] == "Erika Muster" and doc.meta["site"] == "Example News"
+    assert doc.meta["date"].startswith("2025-03-04")
+    assert "Provinz Guizhou" in doc.text and "800" in doc.text
+
+
+def test_html_without_an_article_falls_back_to_its_blocks(tmp_path: Path) -> None:
+    html = "<html><body><table><tr><td>apt-get install foo</td><td>installiert foo</td></tr></table></body></html>"
+    doc = load_file(write(tmp_path / "f.html", html))
+    assert "apt-get install foo" in doc.text and "installiert foo" in doc.text
 
 
 def test_markdown(tmp_path: Path) -> None:
