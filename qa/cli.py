@@ -109,6 +109,17 @@ def _safe(text: str) -> str:
     return printable(text)
 
 
+def _format_closest(answer: Any) -> Iterator[str]:
+    """An abstention's closest passages, so a refusal still leads to the text."""
+    from qa.types import CLOSEST_TITLE
+
+    closest = answer.closest()
+    if closest:
+        yield f"\n{CLOSEST_TITLE.get(answer.language, CLOSEST_TITLE['en'])}:"
+    for c in closest:
+        yield f"  [{c['n']}] {_safe(c['source'])}: „{_safe(c['quote'])}“"
+
+
 def _format_sources(answer: Any) -> Iterator[str]:
     if answer.abstained:
         return
@@ -160,6 +171,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             if lines:
                 print("\nSources:")
                 print("\n".join(lines))
+            for line in _format_closest(a):
+                print(line)
             return 1 if a.error else 0
     return 0
 

@@ -109,6 +109,11 @@ class Timings:
                 "total_s": r(self.total_s)}
 
 
+# the heading above an abstention's closest passages (CLI, the OpenAI-compatible route)
+CLOSEST_TITLE = {"de": "Nächstgelegene Textstellen (sie beantworten die Frage nicht direkt)",
+                 "en": "Closest passages (they do not answer it directly)"}
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str
@@ -129,6 +134,20 @@ class Answer:
     draft: str | None = None
     refusal_probability: float | None = None  # StartProbing generators only
 
+    def closest(self, k: int = 3, width: int = 200) -> list[dict[str, Any]]:
+        """For an abstention, the passages read that come closest (best first), so a refusal
+        still leads the reader to the text: ``n``, ``source``, ``title``, ``start``, ``end`` and
+        ``quote`` (the passage on one line, at most ``width`` characters). Empty otherwise."""
+        if not self.abstained:
+            return []
+        out = []
+        for p in self.passages[:k]:
+            quote = " ".join(p.text.split())
+            out.append({"n": p.n, "source": p.source, "title": p.title, "start": p.start,
+                        "end": p.end,
+                        "quote": quote if len(quote) <= width else quote[:width - 1] + "…"})
+        return out
+
     @property
     def sources(self) -> list[str]:
         seen: dict[str, None] = {}
@@ -137,6 +156,8 @@ class Answer:
         return list(seen)
 
     def to_dict(self, qid: str | None = None) -> dict[str, Any]:
+        """The answer as JSON (CLI ``--json``, ``qa answer``, the REST API); an abstention
+        carries ``closest``, the passages that come nearest (see :meth:`closest`)."""
         d: dict[str, Any] = {
             "id": qid,
             "question": self.question,
@@ -157,6 +178,8 @@ class Answer:
             d["fallback"] = True
         if self.abstain_reason:
             d["abstain_reason"] = self.abstain_reason
+        if closest := self.closest():
+            d["closest"] = closest
         if self.draft:
             d["draft"] = self.draft
         if self.refusal_probability is not None:

@@ -86,3 +86,9 @@ def test_ask_says_on_stderr_why_there_is_no_answer(fake_assistant: Any, monkeypa
     out, err = capsys.readouterr()
     assert out.startswith(ABSTAIN_TEXT["de"]) and NOT_FOUND not in out
     assert "(no answer: the model refused)" in err
+    # the refusal still leads to the text: the closest passages, with their files
+    head, _, closest = out.partition("Nächstgelegene Textstellen")
+    assert head.strip() == ABSTAIN_TEXT["de"]
+    lines = [ln for ln in closest.splitlines()[1:] if ln.strip()]
+    assert 1 <= len(lines) <= 3 and all(ln.lstrip().startswith("[") for ln in lines)
+    assert all(".txt: „" in ln for ln in lines)

@@ -72,7 +72,11 @@ def test_a_checked_answer_that_differs_from_the_stream_is_sent_at_the_end(fake_a
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     qa_answer = chunks[-1].model_extra["qa"]
     assert qa_answer["abstained"]
-    assert text.startswith("Alibaba investiert 999") and text.endswith(qa_answer["answer"])
+    answer, _, closest = text.partition("\n\nNächstgelegene Textstellen")
+    assert answer.startswith("Alibaba investiert 999") and answer.endswith(qa_answer["answer"])
+    # the closest passages follow, as in qa's own answer (`closest`), so the reader finds the text
+    assert qa_answer["closest"] and all(f"[{c['n']}] {c['source']}: „" in closest
+                                        for c in qa_answer["closest"])
 
 
 def test_earlier_turns_are_the_conversation_history(fake_assistant) -> None:

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qa.assistant import Done, Token
 from qa.errors import QAError
-from qa.types import Answer
+from qa.types import CLOSEST_TITLE, Answer
 
 MODEL_ID = "qa"
 SOURCES_TITLE = {"de": "Quellen", "en": "Sources"}
@@ -75,11 +75,20 @@ def strip_sources(text: str) -> str:
 
     >>> strip_sources("Eddie Wu [1].\\n\\nSources:\\n[1] a.txt: „Wu“")
     'Eddie Wu [1].'
+    >>> strip_sources("The articles do not say.\\n\\nClosest passages (x):\\n[1] a.txt: „Wu“")
+    'The articles do not say.'
     """
-    return re.split(r"\n\n(?:Sources|Quellen):\n", text, maxsplit=1)[0]
+    return re.split(r"\n\n(?:Sources|Quellen|Closest passages[^\n]*|Nächstgelegene Textstellen[^\n]*):\n",
+                    text, maxsplit=1)[0]
 
 
 def sources_block(answer: Answer) -> str:
+    """The sources under an answer; for an abstention its closest passages, so a client that
+    shows only the message text still leads the reader to the text."""
+    if closest := answer.closest():
+        title = CLOSEST_TITLE.get(answer.language, CLOSEST_TITLE["en"])
+        return f"\n\n{title}:\n" + "\n".join(
+            f"[{c['n']}] {c['source']}: „{c['quote']}“" for c in closest)
     if answer.abstained or not answer.citations:
         return ""
     lines = []
