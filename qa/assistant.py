@@ -21,6 +21,7 @@ from qa.embedders import Embedder
 from qa.errors import InputError, QAError
 from qa.evidence import EvidenceConfig, evidence_queries, select_evidence
 from qa.generators import Generator, StartProbing
+from qa.grounding import cited_passages, support_probability
 from qa.indexing import IngestReport, update_index
 from qa.prompting import (
     ABSTAIN_TEXT,
@@ -263,7 +264,7 @@ class Assistant:
         messages = build_messages(q, passages, lang, parts)
         prompt_tokens = sum(count(m["content"]) for m in messages)
         w = _Writing(self.generator, t0)
-        p_refuse = None
+        p_refuse = p_support = None
         reason = None if passages else "no passages"
         if passages:
             p_refuse = self._refusal_probability(w.generator, messages)
@@ -293,6 +294,11 @@ class Assistant:
             raw, rest_missing = split_partial(w.raw) if len(parts) > 1 else (w.raw, False)
             text, citations, refused = postprocess(raw, passages, lang)
             reason = reason or _abstain_reason(text, citations, refused, passages, q)
+            if reason is None and s.verify_threshold > 0:
+                p_support = support_probability(w.generator, q, text,
+                                                cited_passages(citations, passages))
+                if p_support is not None and p_support < s.verify_threshold:
+                    reason = f"the passages do not state this answer (p={p_support:.2f})"
             abstained = reason is not None
             if abstained:
                 log.info("abstaining: %s", reason)
@@ -308,7 +314,7 @@ class Assistant:
                         prompt_tokens=prompt_tokens, standalone_question=standalone,
                         error=w.error, fallback=w.used_fallback,
                         abstain_reason=reason, draft=draft,
-                        refusal_probability=p_refuse)
+                        refusal_probability=p_refuse, support_probability=p_support)
         yield Done(answer)
 
     def _refusal_probability(self, generator: Generator, messages: list) -> float | None:

@@ -92,6 +92,9 @@ class Settings:
     # abstains without generating; below it, a refusal is retried once with the marker banned.
     # 1 turns the retry off (the greedy reply decides alone). Calibrated on the tune half.
     abstain_threshold: float = 0.65
+    # the local model's probability that the cited passages state the reply (qa.grounding),
+    # below which a written reply is withheld; 0 turns the check off
+    verify_threshold: float = 0.0
 
     # hosted (OpenAI-compatible)
     openai_base_url: str = "https://api.openai.com/v1"
@@ -158,6 +161,8 @@ class Settings:
                 f"context_tokens ({self.context_tokens}) is too small for prompt_budget_tokens "
                 f"({self.prompt_budget_tokens}) + max_answer_tokens ({self.max_answer_tokens}) + "
                 f"{PROMPT_OVERHEAD_TOKENS} for the instructions: set it to at least {needed}")
+        if not 0 <= self.verify_threshold <= 1:
+            problems.append(f"verify_threshold must be between 0 and 1, not {self.verify_threshold}")
         if not 0 <= self.abstain_threshold <= 1:
             problems.append(f"abstain_threshold must be between 0 and 1, not {self.abstain_threshold}")
         if problems:

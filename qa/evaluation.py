@@ -143,7 +143,8 @@ def run(settings: Settings, gold: list[dict[str, Any]], retrieval_only: bool = F
                                sources=d["sources"], timings=d["timings"], model=a.model,
                                prompt_tokens=a.prompt_tokens, error=a.error,
                                passages=_passages(a.passages),
-                               **{k: d[k] for k in ("abstain_reason", "draft", "refusal_probability")
+                               **{k: d[k] for k in ("abstain_reason", "draft", "refusal_probability",
+                                                       "support_probability")
                                   if k in d})
         rows.append(row)
         if progress:

@@ -17,7 +17,7 @@ import numpy as np
 
 from qa.embedders import Kind
 from qa.generators import Message
-from qa.types import Document
+from qa.types import Chunk, Document, Hit, Passage
 
 if TYPE_CHECKING:
     from qa.stores.base import DocumentRecord, IndexConfig
@@ -102,6 +102,12 @@ class FakeProbingGenerator(FakeGenerator):
 # names; pytest then runs every contract test against that implementation (haystack's
 # ``testing/document_store.py`` pattern). The mixins import pytest lazily, so ``qa.testing``
 # stays importable without it.
+
+def passage(n: int, text: str, source: str = "a.txt", title: str = "") -> Passage:
+    """A passage ``[n]`` of ``text`` alone (one chunk of one document), for unit tests."""
+    chunk = Chunk(f"{source}:{n}", source, source, title, text, 0, len(text))
+    return Passage(n, Hit(chunk, 1.0), text, 0, len(text), title)
+
 
 def make_document(text: str, source: str, title: str = "") -> Document:
     """A cleaned ``Document`` from text, with content-hash ids as ingest makes them."""

@@ -133,6 +133,9 @@ class Answer:
     abstain_reason: str | None = None
     draft: str | None = None
     refusal_probability: float | None = None  # StartProbing generators only
+    # the local model's probability that the cited passages state the reply (qa.grounding),
+    # when Settings.verify_threshold turned the check on
+    support_probability: float | None = None
 
     def closest(self, k: int = 3, width: int = 200) -> list[dict[str, Any]]:
         """For an abstention, the passages read that come closest (best first), so a refusal
@@ -184,4 +187,6 @@ class Answer:
             d["draft"] = self.draft
         if self.refusal_probability is not None:
             d["refusal_probability"] = round(self.refusal_probability, 4)
+        if self.support_probability is not None:
+            d["support_probability"] = round(self.support_probability, 4)
         return d

@@ -148,6 +148,27 @@ class LocalGenerator:
             ids = sorted(set().union(*(self._tokens_starting(s)[1] for s in starts)))
             return float(np.exp(np.logaddexp.reduce(logp[ids]))) if ids else 0.0
 
+    def start_probabilities(self, messages: Sequence[Message],
+                            groups: Sequence[Sequence[str]]) -> list[float]:
+        """For each group of strings, the probability that the reply's first token begins one
+        of them (every token such a reply can begin with), from one evaluation of the prompt:
+        ``[p(yes...), p(no...)]`` for a yes/no question (``qa.grounding``)."""
+        import numpy as np
+
+        with self._lock:
+            llm = self.llm
+            tokens, _ = self._prompt(messages)
+            self._check_fits(len(tokens))
+            self._evaluate(messages, tokens)
+            self._probed = tokens
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+            logp = logits - np.logaddexp.reduce(logits)
+            out = []
+            for group in groups:
+                ids = sorted(set().union(*(self._tokens_starting(s)[0] for s in group)))
+                out.append(float(np.exp(np.logaddexp.reduce(logp[ids]))) if ids else 0.0)
+            return out
+
     def _check_fits(self, n_prompt: int) -> None:
         if n_prompt >= self.context_tokens:
             raise _overflow(f"{n_prompt} tokens, at most {self.context_tokens}")
