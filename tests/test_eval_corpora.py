@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from qa.config import Settings
 from qa.corpus import load_corpus
 from qa.evaluation import (
     DEMO,
@@ -22,7 +23,6 @@ from qa.evaluation import (
     eval_corpora,
     eval_index_dir,
 )
-from qa.config import Settings
 from qa.metrics import answer_metrics, fact_present
 
 ROOT = Path(__file__).resolve().parents[1]
