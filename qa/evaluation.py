@@ -397,7 +397,7 @@ def _eval_corpora(args: argparse.Namespace, settings: Settings) -> int:
             s = s.replace(index_dir=eval_index_dir(s))
         reports[name], paths[name] = _eval_one(args, s, c.gold, f"-{name}")
         print(f"  report: {paths[name]}", file=sys.stderr)
-    table = corpus_table(reports)
+    table = corpus_table({**reports, **starter_reports(args.out_dir, names)})
     print(table)
     stem = paths[names[-1]].stem.split("-", 2)[:2]  # the timestamp of the last report
     base = (args.name or config_name(settings, args.retrieval_only)) + (
@@ -413,6 +413,20 @@ def _eval_corpora(args: argparse.Namespace, settings: Settings) -> int:
                                           encoding="utf-8")
     print(f"summary: {summary.with_suffix('.md')}")
     return _check_min(args.min, reports)
+
+
+def starter_reports(out_dir: Path, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The newest llama-index starter report (``eval/baseline_llamaindex.py --eval-corpus``) of
+    each corpus in ``out_dir``, as "NAME (starter, SPLIT)" rows for the side-by-side table."""
+    found: dict[str, dict[str, Any]] = {}
+    for name in names:
+        paths = sorted(out_dir.glob(f"*-llamaindex-starter-*-{name}*.json"))
+        if paths:
+            r = json.loads(paths[-1].read_text(encoding="utf-8"))
+            split = paths[-1].stem.rsplit("-", 1)[-1]
+            label = f"{name} (starter{', ' + split if split in ('tune', 'test') else ''})"
+            found[label] = r
+    return found
 
 
 def corpus_table(reports: dict[str, dict[str, Any]]) -> str:

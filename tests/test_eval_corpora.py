@@ -156,6 +156,18 @@ def test_corpus_table_and_thresholds_per_corpus(capsys):
     assert _check_min(["fact_accuracy=0.3"], reports) == 0
 
 
+def test_the_table_of_all_corpora_puts_the_newest_starter_report_beside_them(tmp_path):
+    from qa.evaluation import starter_reports
+
+    for stem, right in (("20261201-100000-llamaindex-starter-m-news-en-test", 0.2),
+                        ("20261202-100000-llamaindex-starter-m-news-en-test", 0.3),
+                        ("20261202-100000-llamaindex-starter-m-docs-de", 0.1)):
+        (tmp_path / f"{stem}.json").write_text(json.dumps({"scores": {"fact_accuracy": right}}))
+    found = starter_reports(tmp_path, ["news-en", "docs-de", "demo"])
+    assert found["news-en (starter, test)"]["scores"]["fact_accuracy"] == 0.3  # the newest
+    assert set(found) == {"news-en (starter, test)", "docs-de (starter)"}
+
+
 def _report(path: Path, right: dict[str, float]) -> Path:
     rows = [{"id": q, "fact_correct": v} for q, v in right.items()]
     path.write_text(json.dumps({"scores": {"fact_accuracy": sum(right.values()) / len(right)},
