@@ -62,6 +62,10 @@ class DocInfo:
     bytes: int
     chunks: int
     format: str
+    # what the page says about itself (web pages: trafilatura's metadata), "" when unknown
+    author: str = ""
+    date: str = ""
+    site: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,7 +198,9 @@ class DocumentLibrary:
             return []
         docs, counts = got
         return sorted((DocInfo(d.source, d.title, int(d.meta.get("bytes", len(d.text.encode()))),
-                               counts.get(d.source, 0), str(d.meta.get("format", "")))
+                               counts.get(d.source, 0), str(d.meta.get("format", "")),
+                               str(d.meta.get("author") or ""), str(d.meta.get("date") or ""),
+                               str(d.meta.get("site") or ""))
                        for d in docs), key=lambda i: i.source.lower())
 
     def document(self, source: str) -> Document | None:

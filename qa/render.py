@@ -253,9 +253,13 @@ def render_passage(passage: Passage, turn: int, lookup: DocumentLookup,
     score = passage.hit.dense_score
     meta = (f' <span class="qa-score">{esc(lab["relevance"])} {score:.2f}</span>'
             if score is not None else "")
+    byline = " · ".join(str(v) for v in ((doc.meta.get("author"), doc.meta.get("site"),
+                                          doc.meta.get("date")) if doc is not None else ())
+                         if v)  # metadata of the page, never mixed into its text
     head = (f'<div class="qa-card-head"><span class="qa-n">[{int(passage.n)}]</span> '
             f'<span class="qa-title">{esc(title)}</span> '
-            f'<span class="qa-file">{esc(chunk.source)}</span>{meta}</div>')
+            f'<span class="qa-file">{esc(chunk.source)}</span>{meta}'
+            + (f'<div class="qa-byline">{esc(byline)}</div>' if byline else "") + "</div>")
     if doc is not None and span is not None:
         if citation is not None:  # the cited words, marked, inside their sentences
             lo, hi = context_window(doc.text, *span)
@@ -329,6 +333,7 @@ CSS = """
 .qa-card-head { margin-bottom: .35em; }
 .qa-n { font-weight: 700; }
 .qa-title { font-weight: 600; }
+.qa-byline { font-size: 0.85em; color: var(--body-text-color-subdued, #777); }
 .qa-file, .qa-score, .qa-missing { color: var(--body-text-color-subdued, #777);
                                    font-size: .85em; margin-left: .4em; }
 .qa-context { line-height: 1.45; white-space: pre-wrap; }

@@ -171,3 +171,12 @@ def test_retrieved_panel_has_anchor_ids() -> None:
     panel = render_retrieved(ps, 4, lookup)
     assert 'id="qa-t4-p1"' in panel and 'id="qa-t4-p2"' in panel and "qa-span" in panel
     assert "Keine passenden" in render_retrieved([], 4, lookup)
+
+
+def test_a_card_shows_the_pages_byline_as_metadata_escaped() -> None:
+    page = Document(doc_id="d1", source=DOC.source, title=DOC.title, text=TEXT, sha256="x",
+                    meta={"author": "Erika <b>Muster</b>", "site": "Example News",
+                          "date": "2025-03-04"})
+    card = render_passage(passage(1, 0, 40), 0, lambda s: page)
+    assert '<div class="qa-byline">Erika &lt;b&gt;Muster&lt;/b&gt; · Example News · 2025-03-04' in card
+    assert "qa-byline" not in render_passage(passage(1, 0, 40), 0, lookup)  # none given: none shown
