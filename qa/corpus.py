@@ -18,6 +18,7 @@ import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 from qa.cleaning import Dropped, drop_furniture, find_date, find_title
@@ -197,14 +198,50 @@ def _html_to_text(html: str) -> tuple[str, dict[str, str]]:
     except Exception as e:  # noqa: BLE001 - a page it cannot parse goes to the fallback
         log.debug("trafilatura failed: %s", e)
     text = (getattr(found, "text", None) or "").strip() if found is not None else ""
+    body = getattr(found, "body", None) if found is not None else None
+    if body is not None and sum(c.tag in _BLOCKS for c in body) >= 2:
+        text = _blocks_of(body)  # paragraphs as the page has them, wrapped lines joined
+    else:  # one undivided block (trafilatura's fallback for a page it could not structure):
+        text = re.sub(r"\n+", "\n\n", text)  # a line a paragraph, so furniture lines drop
     meta = {k: str(getattr(found, attr, None) or "").strip() for k, attr in
             (("title", "title"), ("author", "author"), ("date", "date"), ("site", "sitename"))
             } if found is not None else {}
     if len(text.split()) < 3:
         text, title, date = _html_blocks(html)
         meta = {**meta, "title": meta.get("title") or title, "date": meta.get("date") or date}
-    # one block a line -> paragraphs, as the sentence splitter and the chunker read them
-    return re.sub(r"\n+", "\n\n", text), {k: v for k, v in meta.items() if v}
+    return text, {k: v for k, v in meta.items() if v}
+
+
+_BLOCKS = frozenset({"p", "head", "item", "cell", "quote", "code", "pre", "list", "table",
+                     "row"})
+
+
+def _blocks_of(body: Any) -> str:
+    """trafilatura's main-text tree as paragraphs: one per block (paragraph, heading, list item
+    ``- …``, table cell, quote), the line breaks of the page's source inside a block joined
+    (a wrapped sentence stays one sentence for the splitter and the chunker); no text of the
+    tree is dropped, a block's own text around a nested block included."""
+    parts: list[str] = []
+
+    def walk(el: Any) -> None:
+        parent = el.getparent()
+        block = el.tag in _BLOCKS and not (  # code or a quote inside a paragraph runs inline
+            el.tag in ("code", "quote") and parent is not None
+            and parent.tag in ("p", "head", "item", "cell"))
+        if block:
+            parts.append("\0")
+        if el.tag == "item":
+            parts.append("- ")
+        parts.append(el.text or "")
+        for child in el:
+            walk(child)
+        if block:
+            parts.append("\0")
+        parts.append(el.tail or "")
+
+    walk(body)
+    blocks = (" ".join(b.split()) for b in "".join(parts).split("\0"))
+    return "\n\n".join(b for b in blocks if b and b != "-")
 
 
 def _html_blocks(html: str) -> tuple[str, str, str]:

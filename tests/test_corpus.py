@@ -55,6 +55,19 @@ def test_html_byline_and_site_are_metadata_not_text(tmp_path: Path) -> None:
     assert "Provinz Guizhou" in doc.text and "800" in doc.text
 
 
+def test_html_lines_wrapped_in_the_source_stay_one_paragraph(tmp_path: Path) -> None:
+    para = ("Wenn Sie auf Ihrem Debian-System Pakete bauen möchten, benötigen\nSie eine "
+            "grundlegende Entwicklungsumgebung. Um diese Umgebung zu erstellen,\nmüssen Sie "
+            "einfach nur das Paket <code>build-essential</code> installieren.")
+    html = ("<html><body><main><h2>Pakete bauen</h2><p>" + para + "</p><ul><li>eins</li>"
+            "<li>zwei</li></ul><p>Ein zweiter Absatz mit genug Wörtern für den Extraktor, damit "
+            "er ihn als Text erkennt und behält.</p></main></body></html>")
+    doc = load_file(write(tmp_path / "w.html", html))
+    assert ("Um diese Umgebung zu erstellen, müssen Sie einfach nur das Paket build-essential "
+            "installieren.") in doc.text  # one sentence, not three paragraphs
+    assert "- eins\n\n- zwei" in doc.text
+
+
 def test_html_without_an_article_falls_back_to_its_blocks(tmp_path: Path) -> None:
     html = "<html><body><table><tr><td>apt-get install foo</td><td>installiert foo</td></tr></table></body></html>"
     doc = load_file(write(tmp_path / "f.html", html))
