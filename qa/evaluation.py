@@ -296,14 +296,17 @@ def _compare_reports(a: dict[str, Any], b: dict[str, Any]) -> str:
     for k, v in c["scores"].items():
         if v["delta"] is not None:
             lines.append(f"{k:34} {v['a']:8.3f} {v['b']:8.3f} {v['delta']:+8.3f}")
-    lines.append(f"\n{len(c['changed_ids'])} questions changed:")
+    changed = []
     for qid in c["changed_ids"]:
         keys = {k: v for k, v in c["changes"][qid].items()
                 if k in ("hit@5", "rr", "fact_correct", "abstention_correct", "wrong_reply",
                          "cited_right_file")}
         if keys:
-            lines.append(f"  {qid}: " + ", ".join(f"{k} {x}→{y}" for k, (x, y) in keys.items()))
-    return "\n".join(lines)
+            changed.append(f"  {qid}: " + ", ".join(f"{k} {x}→{y}" for k, (x, y) in keys.items()))
+    answers = sum(1 for q in c["changed_ids"] if "answer" in c["changes"][q])
+    lines.append(f"\n{len(changed)} questions changed a score ({answers} answers changed "
+                 "in their text):")
+    return "\n".join(lines + changed)
 
 
 # -- CLI ----------------------------------------------------------------------------------------
