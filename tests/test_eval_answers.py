@@ -62,12 +62,12 @@ def test_answer_eval_on_the_test_sample_meets_its_thresholds(tmp_path: Path) -> 
 
 
 # -- the other corpora: a few test-half questions each ---------------------------------------
-# corpus -> minimums just under what the default scores on its sample (v13 reports: news-en right
-# 4 of 4, reply precision 0.80, right article 1.00; docs-de right 2 of 4, reply precision 0.40,
+# corpus -> minimums just under what the default scores on its sample (v14 reports: news-en right
+# 4 of 4, reply precision 0.80, right article 1.00; docs-de right 3 of 4, reply precision 0.60,
 # right article 1.00), leaving room for one answer that another CPU's arithmetic may change
 CORPUS_GATES: dict[str, dict[str, float]] = {
     "news-en": {"fact_accuracy": 0.75, "reply_precision": 0.6, "cited_right_file": 0.7},
-    "docs-de": {"fact_accuracy": 0.25, "reply_precision": 0.2, "cited_right_file": 0.7},
+    "docs-de": {"fact_accuracy": 0.5, "reply_precision": 0.4, "cited_right_file": 0.7},
 }
 
 
