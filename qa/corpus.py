@@ -18,8 +18,8 @@ import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from qa.cleaning import Dropped, drop_furniture, find_date, find_title
 from qa.types import Document

@@ -138,8 +138,8 @@ class Answer:
     support_probability: float | None = None
 
     def closest(self, k: int = 3, width: int = 200) -> list[dict[str, Any]]:
-        """For an abstention, the passages read that come closest (best first), so a refusal
-        still leads the reader to the text: ``n``, ``source``, ``title``, ``start``, ``end`` and
+        """For an abstention, the first ``k`` passages the model read (articles in order of
+        relevance, as ``qa.evidence`` gives them), so a refusal still leads the reader to the text: ``n``, ``source``, ``title``, ``start``, ``end`` and
         ``quote`` (the passage on one line, at most ``width`` characters). Empty otherwise."""
         if not self.abstained:
             return []

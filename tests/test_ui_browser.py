@@ -221,7 +221,9 @@ def test_uploaded_html_never_executes(page, server, tmp_path) -> None:
     evil.write_text(
         "<html><head><title>Quxplo &lt;img src=x onerror=\"window.__pwned='title'\"&gt;</title>"
         "<script>window.__pwned='script'; document.title='pwned';</script></head>"
-        "<body onload=\"window.__pwned='onload'\"><article><h1>Quxplo-Verband warnt</h1>"
+        "<body onload=\"window.__pwned='onload'\"><article>"
+        # the article's heading is its title (trafilatura prefers it to <title>): markup in both
+        "<h1>Quxplo-Verband warnt &lt;img src=x onerror=\"window.__pwned='title'\"&gt;</h1>"
         "<p>Der Quxplo-Verband warnt in Nordhausen vor Gefahren durch "
         "&lt;script&gt;window.__pwned='text'&lt;/script&gt; und "
         "&lt;img src=x onerror=\"window.__pwned='img'\"&gt; in Artikeln.</p>"
