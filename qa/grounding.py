@@ -61,12 +61,6 @@ def support_probability(generator: object, question: str, reply: str,
     None for a generator that cannot show its probabilities (a hosted model)."""
     if not isinstance(generator, StartProbing) or not passages:
         return None
-    messages = check_messages(question, reply, passages)
-    both = getattr(generator, "start_probabilities", None)
-    if callable(both):
-        p_yes, p_no = both(messages, [YES, NO])
-    else:
-        p_yes = generator.start_probability(messages, YES)
-        p_no = generator.start_probability(messages, NO)
+    p_yes, p_no = generator.start_probabilities(check_messages(question, reply, passages), [YES, NO])
     total = p_yes + p_no
     return p_yes / total if total > 0 else None

@@ -76,7 +76,7 @@ class FakeGenerator:
 @dataclass
 class FakeProbingGenerator(FakeGenerator):
     """A ``FakeGenerator`` that is also ``StartProbing``: ``start_probability`` returns
-    ``probability`` for any starts; ``stream`` records the ``avoid_starts`` of every call and,
+    ``probability`` for any starts (``start_probabilities`` the same for each group); ``stream`` records the ``avoid_starts`` of every call and,
     with ``avoid_starts``, skips queued replies that begin with one of them (as the real model
     cannot produce them)."""
 
@@ -88,6 +88,10 @@ class FakeProbingGenerator(FakeGenerator):
     def start_probability(self, messages: Sequence[Message], starts: Sequence[str]) -> float:
         self.probes += 1
         return self.probability
+
+    def start_probabilities(self, messages: Sequence[Message],
+                            groups: Sequence[Sequence[str]]) -> list[float]:
+        return [self.start_probability(messages, g) for g in groups]
 
     def stream(self, messages: Sequence[Message], max_tokens: int = 256,
                temperature: float = 0.0, avoid_starts: Sequence[str] = ()) -> Iterator[str]:

@@ -33,6 +33,9 @@ class StartProbing(Protocol):
 
     def start_probability(self, messages: Sequence[Message], starts: Sequence[str]) -> float: ...
 
+    def start_probabilities(self, messages: Sequence[Message],
+                            groups: Sequence[Sequence[str]]) -> list[float]: ...
+
     def stream(self, messages: Sequence[Message], max_tokens: int = 256,
                temperature: float = 0.0, avoid_starts: Sequence[str] = ()) -> Iterator[str]: ...
 

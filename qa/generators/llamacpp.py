@@ -135,24 +135,22 @@ class LocalGenerator:
         """The probability that the reply's first token begins one of ``starts`` (tokens of
         three characters or more; see ``_tokens_starting``). Leaves the prompt evaluated, so a
         ``stream`` of the same messages that follows does not evaluate it again."""
-        import numpy as np
-
-        with self._lock:
-            llm = self.llm
-            tokens, _ = self._prompt(messages)
-            self._check_fits(len(tokens))
-            self._evaluate(messages, tokens)
-            self._probed = tokens
-            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
-            logp = logits - np.logaddexp.reduce(logits)
-            ids = sorted(set().union(*(self._tokens_starting(s)[1] for s in starts)))
-            return float(np.exp(np.logaddexp.reduce(logp[ids]))) if ids else 0.0
+        logp = self._first_token_logp(messages)
+        return _mass(logp, set().union(*(self._tokens_starting(s)[1] for s in starts)))
 
     def start_probabilities(self, messages: Sequence[Message],
                             groups: Sequence[Sequence[str]]) -> list[float]:
         """For each group of strings, the probability that the reply's first token begins one
-        of them (every token such a reply can begin with), from one evaluation of the prompt:
-        ``[p(yes...), p(no...)]`` for a yes/no question (``qa.grounding``)."""
+        of them (every token such a reply can begin with, short ones included: "No" is two
+        characters), from one evaluation of the prompt: ``[p(yes...), p(no...)]`` for a yes/no
+        question (``qa.grounding``)."""
+        logp = self._first_token_logp(messages)
+        return [_mass(logp, set().union(*(self._tokens_starting(s)[0] for s in group)))
+                for group in groups]
+
+    def _first_token_logp(self, messages: Sequence[Message]) -> Any:
+        """Evaluate the prompt (kept for a ``stream`` that follows) and return the log
+        probabilities of the reply's first token."""
         import numpy as np
 
         with self._lock:
@@ -162,12 +160,7 @@ class LocalGenerator:
             self._evaluate(messages, tokens)
             self._probed = tokens
             logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
-            logp = logits - np.logaddexp.reduce(logits)
-            out = []
-            for group in groups:
-                ids = sorted(set().union(*(self._tokens_starting(s)[0] for s in group)))
-                out.append(float(np.exp(np.logaddexp.reduce(logp[ids]))) if ids else 0.0)
-            return out
+            return logits - np.logaddexp.reduce(logits)
 
     def _check_fits(self, n_prompt: int) -> None:
         if n_prompt >= self.context_tokens:
@@ -207,6 +200,13 @@ class LocalGenerator:
                 if "context window" not in str(e):
                     raise
                 raise _overflow(str(e)) from e
+
+
+def _mass(logp: Any, ids: set[int]) -> float:
+    """The probability of any of the token ``ids`` under the log probabilities ``logp``."""
+    import numpy as np
+
+    return float(np.exp(np.logaddexp.reduce(logp[sorted(ids)]))) if ids else 0.0
 
 
 def _overflow(detail: str) -> ModelError:
