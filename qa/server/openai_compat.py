@@ -70,16 +70,21 @@ def split_conversation(messages: list[ChatMessage]) -> tuple[str, list[tuple[str
     return turns[-1].text(), history
 
 
+# the headings ``sources_block`` puts under an answer, which a client sends back in the history
+_APPENDED = re.compile(r"\n\n(?:" + "|".join(
+    re.escape(t) for t in (*SOURCES_TITLE.values(), *CLOSEST_TITLE.values())) + r"):\n")
+
+
 def strip_sources(text: str) -> str:
     """An earlier answer without the sources list this server appended to it.
 
     >>> strip_sources("Eddie Wu [1].\\n\\nSources:\\n[1] a.txt: „Wu“")
     'Eddie Wu [1].'
-    >>> strip_sources("The articles do not say.\\n\\nClosest passages (x):\\n[1] a.txt: „Wu“")
+    >>> strip_sources("The articles do not say.\\n\\nClosest passages (they do not answer it "
+    ...               "directly):\\n[1] a.txt: „Wu“")
     'The articles do not say.'
     """
-    return re.split(r"\n\n(?:Sources|Quellen|Closest passages[^\n]*|Nächstgelegene Textstellen[^\n]*):\n",
-                    text, maxsplit=1)[0]
+    return _APPENDED.split(text, maxsplit=1)[0]
 
 
 def sources_block(answer: Answer) -> str:
