@@ -78,7 +78,7 @@ from qa.errors import QAError  # noqa: E402
 from qa.evaluation import (  # noqa: E402
     DEFAULT_GOLD,
     DEFAULT_REPORTS,
-    eval_corpora,
+    eval_corpus,
     load_gold,
     score,
     write_report,
@@ -382,11 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         corpus_dir, gold_path = args.corpus, args.gold
         if args.eval_corpus:
-            known = eval_corpora()
-            if args.eval_corpus not in known:
-                raise QAError(f"no eval corpus called {args.eval_corpus!r}; "
-                              f"known: {', '.join(known)}")
-            c = known[args.eval_corpus]
+            c = eval_corpus(args.eval_corpus)
             corpus_dir, gold_path = c.docs or corpus_dir, c.gold
         settings = Settings.load(llm=args.model, corpus_dir=corpus_dir)
         settings = settings.replace(context_tokens=max(settings.context_tokens, CONTEXT_TOKENS))

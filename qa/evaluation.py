@@ -61,6 +61,14 @@ def eval_corpora(root: Path = CORPORA_DIR) -> dict[str, EvalCorpus]:
     return found
 
 
+def eval_corpus(name: str, root: Path = CORPORA_DIR) -> EvalCorpus:
+    """The corpus ``name`` of ``eval_corpora``, or a ``QAError`` that lists the known ones."""
+    known = eval_corpora(root)
+    if name not in known:
+        raise QAError(f"no eval corpus called {name!r}; known: {', '.join(known)}")
+    return known[name]
+
+
 # aggregate name -> the per-question field it averages (for the breakdown columns)
 PER_QUESTION_KEY = {"mrr": "rr", "fact_accuracy": "fact_correct",
                     "abstention_accuracy": "abstention_correct", "wrong_reply_rate": "wrong_reply"}
@@ -385,15 +393,11 @@ def _eval_one(args: argparse.Namespace, settings: Settings, gold_path: Path,
 
 
 def _eval_corpora(args: argparse.Namespace, settings: Settings) -> int:
-    known = eval_corpora()
-    names = list(known) if args.all else list(dict.fromkeys(args.corpus))
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise QAError(f"no eval corpus called {unknown[0]!r}; known: {', '.join(known)}")
+    names = list(eval_corpora()) if args.all else list(dict.fromkeys(args.corpus))
+    corpora = [eval_corpus(n) for n in names]  # every name checked before the first runs
     reports: dict[str, dict[str, Any]] = {}
     paths: dict[str, Path] = {}
-    for name in names:
-        c = known[name]
+    for name, c in zip(names, corpora, strict=True):
         print(f"corpus {name}", file=sys.stderr)
         s = settings if c.docs is None else settings.replace(corpus_dir=c.docs)
         if args.index_dir is None:

@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa import metrics  # noqa: E402
 from qa.config import Settings  # noqa: E402
+from qa.evaluation import CORPORA_DIR, DEMO, eval_corpus, load_gold  # noqa: E402
 from qa.generators.llamacpp import make_local_generator  # noqa: E402
 from qa.grounding import support_probability  # noqa: E402
 from qa.testing import passage  # noqa: E402
@@ -65,10 +66,8 @@ def main() -> int:
     ts = [0.0] + [float(x) for x in args.thresholds.split(",")]
     for path in args.reports:
         report = json.loads(path.read_text(encoding="utf-8"))
-        gold_path = (ROOT / "eval" / "corpora" / report["corpus"] / "gold.jsonl"
-                     if report.get("corpus") not in (None, "demo") else ROOT / "eval" / "gold.jsonl")
-        gold = [json.loads(ln) for ln in gold_path.read_text(encoding="utf-8").splitlines()
-                if ln.strip()]
+        gold = load_gold(ROOT / eval_corpus(report.get("corpus") or DEMO,
+                                            ROOT / CORPORA_DIR).gold)
         print(f"# {path.name}", file=sys.stderr)
         probs = probabilities(report, gen, path.with_suffix(".support.json"))
         right = [probs[r["id"]] for r in report["per_question"]
