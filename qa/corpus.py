@@ -190,25 +190,26 @@ def _html_to_text(html: str) -> tuple[str, dict[str, str]]:
     (``_html_blocks``), so documentation-like pages without an article still give their text."""
     import trafilatura
 
-    found = None
     try:
         found = trafilatura.bare_extraction(
             html, favor_recall=True, include_comments=False, include_tables=True,
             deduplicate=False, with_metadata=True)
     except Exception as e:  # noqa: BLE001 - a page it cannot parse goes to the fallback
         log.debug("trafilatura failed: %s", e)
-    text = (getattr(found, "text", None) or "").strip() if found is not None else ""
-    body = getattr(found, "body", None) if found is not None else None
+        found = None
+    if found is None:
+        text, title, date = _html_blocks(html)
+        return text, {k: v for k, v in (("title", title), ("date", date)) if v}
+    meta = {k: str(getattr(found, attr, None) or "").strip() for k, attr in
+            (("title", "title"), ("author", "author"), ("date", "date"), ("site", "sitename"))}
+    body = getattr(found, "body", None)
     if body is not None and sum(c.tag in _BLOCKS for c in body) >= 2:
         text = _blocks_of(body)  # paragraphs as the page has them, wrapped lines joined
     else:  # one undivided block (trafilatura's fallback for a page it could not structure):
-        text = re.sub(r"\n+", "\n\n", text)  # a line a paragraph, so furniture lines drop
-    meta = {k: str(getattr(found, attr, None) or "").strip() for k, attr in
-            (("title", "title"), ("author", "author"), ("date", "date"), ("site", "sitename"))
-            } if found is not None else {}
-    if len(text.split()) < 3:
+        text = re.sub(r"\n+", "\n\n", (getattr(found, "text", None) or "").strip())  # a line a paragraph
+    if len(text.split()) < 3:  # nothing it accepts: the page's own blocks, whatever they are
         text, title, date = _html_blocks(html)
-        meta = {**meta, "title": meta.get("title") or title, "date": meta.get("date") or date}
+        meta = {**meta, "title": meta["title"] or title, "date": meta["date"] or date}
     return text, {k: v for k, v in meta.items() if v}
 
 
