@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from qa import registry
@@ -87,8 +88,50 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                              progress=_progress("embedding"))
     for s in skipped:  # the one report of each skipped file (qa.corpus does not log them)
         print(f"warning: {_safe(str(s))}", file=sys.stderr)
-    print(report.summary())
+    print(report.summary(), flush=True)
+    if args.watch:
+        return _watch(args, settings)
     return 0
+
+
+def _watch(args: argparse.Namespace, settings: Any) -> int:
+    """``qa ingest --watch``: the same ingest again after every settled change, one line per
+    changed file, until Ctrl-C."""
+    from qa.assistant import ingest
+    from qa.watch import Changes, Watcher
+
+    paths = [Path(p) for p in (args.paths or [settings.corpus_dir])]
+    watcher = Watcher(paths, interval=args.interval, debounce=max(2 * args.interval, 1.0),
+                      follow_symlinks=settings.follow_symlinks)
+    print(f"watching {', '.join(_safe(str(p)) for p in paths)} (Ctrl-C stops)", flush=True)
+
+    def update(changes: Changes) -> None:
+        for line in changes.lines():
+            print(_safe(line), flush=True)
+        try:
+            report, skipped = ingest(settings, paths)
+        except QAError as e:
+            print(f"error: {_safe(str(e))}", file=sys.stderr, flush=True)
+            return
+        for s in skipped:
+            print(f"warning: {_safe(str(s))}", file=sys.stderr, flush=True)
+        print(report.summary(), flush=True)
+
+    try:
+        watcher.run(update)
+    except KeyboardInterrupt:
+        print("stopped watching", flush=True)
+    return 0
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 3600 seconds, not {text}")
+    return value
 
 
 def _load(args: argparse.Namespace):  # noqa: ANN202
@@ -280,6 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "not embedded again; files that cannot be read are skipped with a warning.")
     s.add_argument("paths", nargs="*", help="folders or files (default: the corpus folder)")
     s.add_argument("--rebuild", action="store_true", help="ignore the existing index")
+    s.add_argument("--watch", action="store_true",
+                   help="then follow the folder: index added, changed and deleted files as "
+                   "they settle, until Ctrl-C")
+    s.add_argument("--interval", type=_positive_float, default=1.0, metavar="SECONDS",
+                   help="with --watch: how often the folder is looked at (default: 1)")
     _common(s)
     s.set_defaults(func=cmd_ingest)
 
