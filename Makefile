@@ -12,12 +12,17 @@ LOCK = $(PY) -m uv pip compile --quiet --python-version 3.11 --find-links $(TORC
 
 .PHONY: install install-dev run ask test test-fast test-latest lock lint eval eval-retrieval bench bench-scale clean
 
+# Tesseract reads scans (PDF pages without text, images); a Debian package, like chromium
+OCR_APT = tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng
 install:
+	-@command -v tesseract >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(OCR_APT) >/dev/null) \
+	  || echo "note: without Tesseract ($(OCR_APT)) scans are skipped"
 	$(PY) -m pip install -q --require-hashes -r requirements/run.lock
 	$(PY) -m pip install -q --no-deps -e .
 
 install-dev:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@command -v tesseract >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(OCR_APT) >/dev/null)
 	$(PY) -m pip install -q --require-hashes -r requirements/dev.lock
 	$(PY) -m pip install -q --no-deps -e .
 
