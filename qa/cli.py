@@ -265,6 +265,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from qa.mcp import run_stdio
+
+    run_stdio(_load(args))  # stdout carries the protocol: nothing else is printed there
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="qa", description="Answer questions from a folder of articles, with citations. "
@@ -330,6 +337,14 @@ def build_parser() -> argparse.ArgumentParser:
     _common(s)
     _gen(s)
     s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("mcp", help="serve the MCP tools over stdio (for Claude Desktop, IDEs)",
+                       description="A Model Context Protocol server on stdin/stdout with the "
+                       "read-only tools search, fetch and ask (docs/api.md). `qa serve` offers "
+                       "the same tools over HTTP at /mcp.")
+    _common(s)
+    _gen(s)
+    s.set_defaults(func=cmd_mcp)
 
     try:
         from qa.evaluation import add_eval_parser

@@ -355,6 +355,9 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
     from qa.server.openai_compat import add_openai_routes
 
     add_openai_routes(app, srv)
+    from qa.mcp import mount, server_tools
+
+    mount(app, server_tools(srv), config.host)  # MCP (streamable HTTP) at /mcp
     return app
 
 
