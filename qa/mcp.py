@@ -278,19 +278,45 @@ def server_tools(srv: Any) -> Tools:
     return Tools(srv.assistant, answer)
 
 
+class _CurrentManager:
+    """ASGI app handing each request to the session manager of the app's current run."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+        self.manager = make()
+        self.used = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.manager.handle_request(scope, receive, send)
+
+    def for_a_run(self) -> Any:
+        if self.used:  # the SDK's manager runs once: a new one for each start of the app
+            self.manager = self.make()
+        self.used = True
+        return self.manager
+
+
 def mount(app: Any, tools: Tools, host: str = "127.0.0.1") -> None:
-    """Streamable HTTP at ``/mcp`` on the FastAPI ``app`` (stateless JSON responses), its
-    session manager started and stopped with the app. The app's middleware (API keys, body
-    limit) applies to it as to every route."""
+    """Streamable HTTP at ``/mcp`` on the FastAPI ``app`` (stateless, JSON responses), its
+    session manager run by the app's lifespan (a new one for each start: a test may serve one
+    app twice). The app's middleware (API keys, body limit) applies to ``/mcp`` as to every
+    route."""
+    from starlette.routing import Route
+
     server = build_server(tools)
-    sub = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True,
-                                     json_response=True, host=host)
-    app.router.routes.extend(sub.routes)
+
+    def new_manager() -> Any:
+        server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True,
+                                   json_response=True, host=host)
+        return server.session_manager
+
+    current = _CurrentManager(new_manager)
+    app.router.routes.append(Route("/mcp", endpoint=current, methods=["GET", "POST", "DELETE"]))
     outer = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(a: Any) -> Any:
-        async with server.session_manager.run(), outer(a) as state:
+        async with current.for_a_run().run(), outer(a) as state:
             yield state
 
     app.router.lifespan_context = lifespan

@@ -17,7 +17,7 @@ import httpx2
 import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from test_server import KEY, live
+from test_server import KEY, LiveServer, live
 
 from qa.assistant import Assistant
 from qa.config import Settings
@@ -180,6 +180,19 @@ def test_http_off_loopback_needs_a_key(fake_assistant: Assistant) -> None:
         assert over_http(srv.url, names, key=KEY) == TOOLS
     with live(fake_assistant) as srv:  # loopback: reading needs no key, as for /v1/ask
         assert over_http(srv.url, names) == TOOLS
+
+
+@pytest.mark.server
+def test_one_app_served_twice_answers_mcp_both_times(fake_assistant: Assistant) -> None:
+    from qa.server import ServerConfig, create_app
+
+    async def names(s: ClientSession) -> list[str]:
+        return sorted(t.name for t in (await s.list_tools()).tools)
+
+    app = create_app(fake_assistant, config=ServerConfig(warm_up=False))
+    for _ in range(2):  # the SDK's session manager runs once: each start makes its own
+        with LiveServer(app) as srv:
+            assert over_http(srv.url, names) == TOOLS
 
 
 # -- pure parts ----------------------------------------------------------------------------------

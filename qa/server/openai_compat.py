@@ -193,7 +193,7 @@ def add_openai_routes(app: FastAPI, srv: Any) -> None:
                                          content, answer, (0, len(answer.text)))}}],
             "usage": _usage(answer, None),
             "citations": [c.to_dict() for c in answer.citations],
-            "qa": answer.to_dict(),
+            "qa": {**answer.to_dict(), "answer_id": srv.remember(answer)},
         })
 
     def chunk(cid: str, delta: dict[str, Any], finish: str | None = None,
@@ -229,7 +229,8 @@ def add_openai_routes(app: FastAPI, srv: Any) -> None:
                         yield chunk(cid, {"content": tail})
                     notes = openai_annotations(streamed + tail, a, span)
                     yield chunk(cid, {"annotations": notes}, "stop",
-                                citations=[c.to_dict() for c in a.citations], qa=a.to_dict())
+                                citations=[c.to_dict() for c in a.citations],
+                                qa={**a.to_dict(), "answer_id": srv.remember(a)})
                     if usage:
                         body = {"id": cid, "object": "chat.completion.chunk",
                                 "created": int(time.time()), "model": MODEL_ID, "choices": [],
