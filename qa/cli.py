@@ -308,6 +308,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from qa.feedback import FEEDBACK_FILE, gold_candidates, read_feedback
+
+    path = args.file or str(Settings.load(args.config).data_dir / FEEDBACK_FILE)
+    records = read_feedback(path)
+    rows = gold_candidates(records, None if args.rating == "all" else args.rating)
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if args.out == "-":
+        sys.stdout.write(lines)
+    else:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(lines)
+    print(f"{len(rows)} eval candidates from {len(records)} ratings in {_safe(path)}"
+          + ("" if args.out == "-" else f" written to {_safe(args.out)}"), file=sys.stderr)
+    return 0
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from qa.mcp import run_stdio
+
+    run_stdio(_load(args))  # stdout carries the protocol: nothing else is printed there
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="qa", description="Answer questions from a folder of articles, with citations. "
@@ -378,6 +402,30 @@ def build_parser() -> argparse.ArgumentParser:
     _common(s)
     _gen(s)
     s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("feedback", help="export rated answers as eval candidates",
+                       description="Ratings come from the chat window's thumbs and from "
+                       "POST /v1/feedback (data/feedback.jsonl).")
+    fsub = s.add_subparsers(dest="action", required=True, metavar="ACTION")
+    e = fsub.add_parser("export", help="rated answers in the gold format (eval/README.md)",
+                        description="One gold-format line per rated question (the latest "
+                        "rating wins), facts left for a person to write; a thumbs-down becomes "
+                        "an eval candidate.")
+    e.add_argument("--rating", choices=["down", "up", "all"], default="all",
+                   help="which ratings (default: all)")
+    e.add_argument("--file", help="feedback file (default: <data_dir>/feedback.jsonl)")
+    e.add_argument("--out", default="-", help="output JSONL (default: - for stdout)")
+    e.add_argument("--config", help="settings file (default: ./qa.toml if present)")
+    e.add_argument("--debug", action="store_true", help="show tracebacks")
+    e.set_defaults(func=cmd_feedback_export)
+
+    s = sub.add_parser("mcp", help="serve the MCP tools over stdio (for Claude Desktop, IDEs)",
+                       description="A Model Context Protocol server on stdin/stdout with the "
+                       "read-only tools search, fetch and ask (docs/api.md). `qa serve` offers "
+                       "the same tools over HTTP at /mcp.")
+    _common(s)
+    _gen(s)
+    s.set_defaults(func=cmd_mcp)
 
     try:
         from qa.evaluation import add_eval_parser

@@ -107,3 +107,86 @@ def read_feedback(path: Path | str) -> list[dict[str, Any]]:
                 except json.JSONDecodeError:
                     continue
     return out
+
+
+class RecentAnswers:
+    """The last ``size`` answers by id, so a rating sent later (``POST /v1/feedback``) is stored
+    with the whole answer it rates. In memory: ids do not survive a restart, the price of not
+    writing every answer to disk.
+
+    >>> recent = RecentAnswers(size=2)
+    >>> a, b, c = (recent.add(x) for x in ("A", "B", "C"))  # any object; Answers in the server
+    >>> recent.get(a), recent.get(c), a.startswith("ans_")
+    (None, 'C', True)
+    """
+
+    def __init__(self, size: int = 1000) -> None:
+        from collections import OrderedDict
+
+        self.size = size
+        self._answers: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, answer: Any) -> str:
+        import uuid
+
+        answer_id = f"ans_{uuid.uuid4().hex}"
+        with self._lock:
+            self._answers[answer_id] = answer
+            while len(self._answers) > self.size:
+                self._answers.popitem(last=False)
+        return answer_id
+
+    def get(self, answer_id: str) -> Any:
+        with self._lock:
+            return self._answers.get(answer_id)
+
+
+def gold_candidates(records: list[dict[str, Any]],
+                    rating: str | None = None) -> list[dict[str, Any]]:
+    """Rated answers as eval candidates in the gold format of ``eval/gold.jsonl`` (id, question,
+    language, kind, answerable, reference, facts, evidence, multi_part, split), for a person to
+    complete: ``facts`` are left empty, and what the rating says is filled in. A 👍 on an answer
+    gives its text as ``reference`` and its citations as ``evidence``; a 👍 on an abstention marks
+    the question unanswerable; a 👎 on an abstention marks it answerable; a 👎 on an answer leaves
+    ``answerable`` unknown (``None``: wrong, or not in the documents). Candidates go to the
+    ``tune`` split (never the reported half), and ``feedback`` keeps the rated answer.
+    ``rating`` ('up' or 'down') keeps only those; the latest rating of a question wins.
+
+    >>> rec = {"rating": "down", "question": "Wer?", "language": "de", "abstained": True,
+    ...        "answer": "Dazu steht nichts.", "citations": [], "answer_id": "ans_1"}
+    >>> [(g["id"], g["kind"], g["answerable"]) for g in gold_candidates([rec])]
+    [('fb-ans_1', 'fact', True)]
+    >>> gold_candidates([rec], rating="up")
+    []
+    """
+    import hashlib
+
+    keep = normalize_rating(rating) if rating is not None else None
+    latest: dict[str, dict[str, Any]] = {}
+    for r in records:
+        if r.get("rating") not in ("up", "down") or (keep and r["rating"] != keep):
+            continue
+        question = r.get("standalone_question") or r.get("question") or ""
+        if question.strip():
+            latest.pop(question, None)
+            latest[question] = r
+    out = []
+    for question, r in latest.items():
+        up, abstained = r["rating"] == "up", bool(r.get("abstained"))
+        answerable = (not abstained) if up else (True if abstained else None)
+        key = r.get("answer_id") or hashlib.sha256(question.encode()).hexdigest()[:12]
+        cites = r.get("citations") or []
+        out.append({
+            "id": f"fb-{key}", "question": question, "language": r.get("language") or "",
+            "kind": "unanswerable" if answerable is False else "fact",
+            "answerable": answerable,
+            "reference": r.get("answer", "") if up and not abstained else "",
+            "facts": [],
+            "evidence": [{"file": c["source"], "start": c["start"], "end": c["end"],
+                          "quote": c["quote"]} for c in cites] if up else [],
+            "multi_part": False, "split": "tune",
+            "feedback": {k: r.get(k) for k in ("rating", "comment", "answer", "citations",
+                                               "model", "timestamp", "answer_id")},
+        })
+    return out

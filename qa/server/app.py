@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException
 from qa.assistant import Assistant, Done, Retrieved, Token, check_question
 from qa.documents import DocumentLibrary
 from qa.errors import InputError, QAError
+from qa.feedback import FEEDBACK_FILE, RecentAnswers, record_feedback
 from qa.server.answers import AnswerSlots, Busy, stream_events
 from qa.server.security import BodyLimit, KeyCheck, KeyGate
 from qa.types import Answer, Chunk, Passage
@@ -77,6 +78,14 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str
     top_k: int | None = Field(None, ge=1, le=100)
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer_id: str = Field(max_length=100, description="`answer_id` of an answer of this server")
+    rating: Literal["up", "down", "+1", "-1"] | Literal[1, -1] = Field(
+        description="+1/-1 or up/down")
+    comment: str | None = Field(None, max_length=2000)
 
 
 class RebuildRequest(BaseModel):
@@ -133,6 +142,11 @@ class Server:
         self.slots = AnswerSlots(config.concurrency or (1 if local else 8), config.queue_size)
         self.ready = threading.Event()
         self.warm_error: str | None = None
+        self.answers = RecentAnswers()  # by answer_id, for POST /v1/feedback
+
+    def remember(self, answer: Answer) -> str:
+        """The id under which ``answer`` can be rated."""
+        return self.answers.add(answer)
 
     def warm_up(self) -> None:
         from qa.generators.llamacpp import LocalGenerator
@@ -277,7 +291,7 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
         answer = await srv.final_answer(events, request)
         if answer is None:
             return Response(status_code=499)
-        return JSONResponse(answer.to_dict())
+        return JSONResponse({**answer.to_dict(), "answer_id": srv.remember(answer)})
 
     async def ask_stream(events: AsyncIterator[Any]) -> AsyncIterator[str]:
         try:
@@ -287,7 +301,8 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
                 elif isinstance(event, Token):
                     yield sse("token", {"text": event.text})
                 elif isinstance(event, Done):
-                    yield sse("done", event.answer.to_dict())
+                    yield sse("done", {**event.answer.to_dict(),
+                                       "answer_id": srv.remember(event.answer)})
         except QAError as e:
             yield sse("error", error_body(422 if isinstance(e, InputError) else 500, str(e)))
         except Exception:
@@ -304,6 +319,19 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
                                       body.top_k or settings.top_k)
         return {"question": body.question, "took_s": round(time.perf_counter() - t0, 4),
                 "hits": [{"rank": i, **jsonable(h)} for i, h in enumerate(hits, 1)]}
+
+    @app.post("/v1/feedback", tags=["answers"], status_code=201)
+    def feedback(body: FeedbackRequest) -> dict[str, Any]:
+        """Rate an answer by its `answer_id`: appended to the store the chat window's thumbs
+        use (`data/feedback.jsonl`); `qa feedback export` turns ratings into eval candidates."""
+        answer = srv.answers.get(body.answer_id)
+        if answer is None:
+            raise HTTPException(404, f"no answer with id {body.answer_id!r} (this server keeps "
+                                f"the last {srv.answers.size} answers)")
+        record = record_feedback(settings.data_dir / FEEDBACK_FILE, answer, body.rating,
+                                 body.comment, answer_id=body.answer_id, via="api")
+        return {"answer_id": body.answer_id, "rating": record["rating"],
+                "stored": record["timestamp"]}
 
     # -- documents ----------------------------------------------------------------------------
     @app.get("/v1/documents", tags=["documents"])
@@ -355,6 +383,9 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
     from qa.server.openai_compat import add_openai_routes
 
     add_openai_routes(app, srv)
+    from qa.mcp import mount, server_tools
+
+    mount(app, server_tools(srv), config.host)  # MCP (streamable HTTP) at /mcp
     return app
 
 

@@ -3,14 +3,16 @@
 The model ``qa`` answers the last user message from the articles; earlier user/assistant turns
 are the conversation history (a follow-up is made standalone before retrieval); system messages
 are ignored, because the grounding prompt is qa's own. Citations travel twice: in the message text
-(the ``[n]`` markers and a "Sources:" list under the answer) for any chat front-end, and as the
-extra fields ``citations`` and ``qa`` (the whole answer object of ``qa ask --json``) for clients
-that read them.
+(the ``[n]`` markers and a "Sources:" list under the answer) for any chat front-end, in OpenAI's
+own shape (``message.annotations``: a ``url_citation`` per marker, see :func:`openai_annotations`), and
+as the extra fields ``citations`` and ``qa`` (the whole answer object of ``qa ask --json``) for
+clients that read them.
 
 Streaming sends the model's words as they come; qa checks the answer only when it is complete
 (markers pinned to passages, abstention). So the last content chunk adds the sources list and,
 when the check changed the answer (it abstained, or generation broke off), the checked text; the
-final chunk carries ``qa`` and ``citations`` as well. The non-streaming reply is the checked
+final chunk carries ``delta.annotations`` (indexes into the whole streamed content), ``qa`` and
+``citations``. The non-streaming reply is the checked
 answer alone.
 """
 
@@ -103,6 +105,45 @@ def sources_block(answer: Answer) -> str:
     return f"\n\n{SOURCES_TITLE.get(answer.language, 'Sources')}:\n" + "\n".join(lines)
 
 
+_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+def openai_annotations(content: str, answer: Answer, body: tuple[int, int]) -> list[dict[str, Any]]:
+    """OpenAI's ``message.annotations``: a ``url_citation`` for every ``[n]`` marker in
+    ``content[body[0]:body[1]]`` (the checked answer) that names one of the answer's citations,
+    and for the ``[n]`` opening each line of the sources list after it. ``start_index`` and
+    ``end_index`` are the marker's span in ``content`` (end exclusive, as Python slices); the
+    ``url`` is the passage's ``qa://documents/<source>#<start>-<end>`` address (its offsets into
+    the document text), the ``title`` its article's title.
+
+    >>> from qa.testing import passage
+    >>> from qa.types import Citation, Timings
+    >>> p = passage(1, "Alibaba invests.", "a.txt", title="Alibaba")
+    >>> c = Citation(1, "a.txt", p.hit.chunk.chunk_id, 0, 16, "Alibaba invests.", 0.9)
+    >>> a = Answer("q", "It invests [1].", False, (c,), (p,), Timings(), "m", "en")
+    >>> text = a.text + "\\n\\nSources:\\n[1] a.txt: „Alibaba invests.“"
+    >>> [(x["url_citation"]["start_index"], x["url_citation"]["end_index"],
+    ...   x["url_citation"]["url"]) for x in openai_annotations(text, a, (0, len(a.text)))]
+    [(11, 14, 'qa://documents/a.txt#0-16'), (26, 29, 'qa://documents/a.txt#0-16')]
+    """
+    from qa.mcp import passage_url
+
+    cited = {c.n: c for c in answer.citations}
+    titles = {p.n: p.title for p in answer.passages}
+    out = []
+    for m in _MARKER.finditer(content, body[0]):
+        in_body = m.end() <= body[1]
+        if not in_body and (m.start() == 0 or content[m.start() - 1] != "\n"):
+            continue  # after the answer only the sources list's own line markers
+        for n in (int(x) for x in m.group(1).split(",")):
+            if (c := cited.get(n)) is not None:
+                out.append({"type": "url_citation", "url_citation": {
+                    "url": passage_url(c.source, c.start, c.end),
+                    "title": titles.get(n) or c.source,
+                    "start_index": m.start(), "end_index": m.end()}})
+    return out
+
+
 def _plain(text: str) -> str:
     return " ".join(re.sub(r"\[\d+(?:\s*,\s*\d+)*\]", " ", text).split())
 
@@ -142,15 +183,17 @@ def add_openai_routes(app: FastAPI, srv: Any) -> None:
         answer = await srv.final_answer(events, request)
         if answer is None:
             return Response(status_code=499)
+        content = answer.text + sources_block(answer)
         return JSONResponse({
             "id": cid, "object": "chat.completion", "created": int(time.time()),
             "model": MODEL_ID,
             "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                         "message": {"role": "assistant",
-                                     "content": answer.text + sources_block(answer)}}],
+                         "message": {"role": "assistant", "content": content,
+                                     "annotations": openai_annotations(
+                                         content, answer, (0, len(answer.text)))}}],
             "usage": _usage(answer, None),
             "citations": [c.to_dict() for c in answer.citations],
-            "qa": answer.to_dict(),
+            "qa": {**answer.to_dict(), "answer_id": srv.remember(answer)},
         })
 
     def chunk(cid: str, delta: dict[str, Any], finish: str | None = None,
@@ -177,12 +220,17 @@ def add_openai_routes(app: FastAPI, srv: Any) -> None:
                 elif isinstance(event, Done):
                     a = event.answer
                     tail = sources_block(a)
+                    span = (0, len(streamed))
                     if _plain(a.text) != _plain(streamed):  # the check changed the answer
-                        tail = ("\n\n" if streamed else "") + a.text + tail
+                        lead = "\n\n" if streamed else ""
+                        span = (len(streamed) + len(lead), len(streamed) + len(lead + a.text))
+                        tail = lead + a.text + tail
                     if tail:
                         yield chunk(cid, {"content": tail})
-                    yield chunk(cid, {}, "stop", citations=[c.to_dict() for c in a.citations],
-                                qa=a.to_dict())
+                    notes = openai_annotations(streamed + tail, a, span)
+                    yield chunk(cid, {"annotations": notes}, "stop",
+                                citations=[c.to_dict() for c in a.citations],
+                                qa={**a.to_dict(), "answer_id": srv.remember(a)})
                     if usage:
                         body = {"id": cid, "object": "chat.completion.chunk",
                                 "created": int(time.time()), "model": MODEL_ID, "choices": [],
