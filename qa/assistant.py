@@ -43,6 +43,7 @@ from qa.prompting import (
 from qa.questions import question_parts
 from qa.retrieval import HybridRetriever, Retriever
 from qa.stores.base import IndexConfig, Store, StoreBackend
+from qa.telemetry import record_answer_spans
 from qa.types import Answer, Citation, Hit, Passage, Timings
 
 log = logging.getLogger(__name__)
@@ -255,10 +256,11 @@ class Assistant:
         lang = language if language in ("de", "en") else (
             s.language if s.language != "auto" else detect_language(q))
         hits = self.retriever.retrieve(q, max(s.candidates, 2 * (top_k or s.top_k)))
+        marks = {"retrieve": time.perf_counter()}  # when each stage ended (qa.telemetry)
         count = self._count_tokens()
         parts = question_parts(q)
         passages = self._evidence(q, parts, hits, top_k, count)
-        t_retrieved = time.perf_counter()
+        t_retrieved = marks["evidence"] = time.perf_counter()
         yield Retrieved(q, lang, tuple(hits), tuple(passages), t_retrieved - t0)
 
         messages = build_messages(q, passages, lang, parts)
@@ -280,6 +282,7 @@ class Assistant:
                     log.info("second try: refused with probability %.2f only", p_refuse)
                     yield from self._write(w, messages, avoid=REFUSAL_MARKERS)
         draft = None
+        marks["generate"] = time.perf_counter()
         if w.error:  # a broken answer is shown as broken, never silently truncated
             if w.raw:
                 text, citations, _ = postprocess(w.raw, passages, lang)
@@ -315,6 +318,8 @@ class Assistant:
                         error=w.error, fallback=w.used_fallback,
                         abstain_reason=reason, draft=draft,
                         refusal_probability=p_refuse, support_probability=p_support)
+        marks["checks"] = marks["end"] = time.perf_counter()
+        record_answer_spans(answer, marks, t0)
         yield Done(answer)
 
     def _refusal_probability(self, generator: Generator, messages: list) -> float | None:

@@ -87,6 +87,10 @@ def serve(settings: Settings, config: ServerConfig, ui: bool = False) -> None:
     """Run the server with uvicorn until interrupted."""
     import uvicorn
 
+    from qa.telemetry import setup_tracing
+
+    if setup_tracing():
+        print("exporting traces over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT)", flush=True)
     app = build(settings, config, ui)
     where = f"http://{config.host if ':' not in config.host else f'[{config.host}]'}:{config.port}"
     print(f"qa API on {where}/v1 (docs: {where}/docs"

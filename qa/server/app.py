@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +34,7 @@ from qa.errors import InputError, QAError
 from qa.feedback import FEEDBACK_FILE, RecentAnswers, record_feedback
 from qa.server.answers import AnswerSlots, Busy, stream_events
 from qa.server.security import BodyLimit, KeyCheck, KeyGate
+from qa.telemetry import Metrics
 from qa.types import Answer, Chunk, Passage
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,7 @@ class Server:
         self.ready = threading.Event()
         self.warm_error: str | None = None
         self.answers = RecentAnswers()  # by answer_id, for POST /v1/feedback
+        self.metrics = Metrics(queue_depth=lambda: self.slots.admitted)  # GET /metrics
 
     def remember(self, answer: Answer) -> str:
         """The id under which ``answer`` can be rated."""
@@ -171,8 +173,15 @@ class Server:
                       history: list[tuple[str, str]] | None = None) -> AsyncIterator[Any]:
         """The pipeline's events for one question; raises ``Busy`` when no place is left."""
         ticket = self.slots.admit()
-        return stream_events(ticket, lambda: self.assistant.events(
-            question, language=language, top_k=top_k, history=history or None))
+        return stream_events(ticket, lambda: self._observed(self.assistant.events(
+            question, language=language, top_k=top_k, history=history or None)))
+
+    def _observed(self, events: Iterator[Any]) -> Iterator[Any]:
+        """``events``, with the final answer counted in the metrics."""
+        for event in events:
+            if isinstance(event, Done):
+                self.metrics.observe(event.answer)
+            yield event
 
     async def final_answer(self, events: AsyncIterator[Any], request: Request) -> Answer | None:
         """The ``Done`` answer; ``None`` when the client left first (the answer is stopped)."""
@@ -275,6 +284,13 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
             body["error"] = srv.warm_error
         return JSONResponse(body, 200 if body["ready"] else 503)
 
+    @app.get("/metrics", tags=["health"])
+    def metrics() -> Response:
+        """Prometheus metrics: seconds per stage, prompt tokens, answers by outcome,
+        abstentions by reason, answers admitted (running or waiting), documents changed."""
+        body, content_type = srv.metrics.render()
+        return Response(body, media_type=content_type)
+
     # -- answers ------------------------------------------------------------------------------
     @app.post("/v1/ask", tags=["answers"])
     async def ask(body: AskRequest, request: Request) -> Response:
@@ -357,6 +373,8 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
             body["rejected"] = [{"name": r.name, "reason": r.reason} for r in result.rejected]
             return JSONResponse(body, 422)
         await srv.reload()
+        srv.metrics.document_changed("added", len(result.added))
+        srv.metrics.document_changed("replaced", len(result.replaced))
         return JSONResponse({"added": result.added, "replaced": result.replaced,
                              "chunks": result.report.total_chunks if result.report else None,
                              "summary": result.summary()}, 201)
@@ -369,6 +387,7 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
             raise HTTPException(404, f"no document named {name!r}")
         result = await run_in_threadpool(srv.library.delete, name)
         await srv.reload()
+        srv.metrics.document_changed("deleted")
         return {"deleted": result.source, "summary": result.summary()}
 
     @app.post("/v1/documents:rebuild", tags=["documents"])
