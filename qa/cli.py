@@ -126,7 +126,8 @@ def _format_sources(answer: Any) -> Iterator[str]:
     for c in answer.citations:
         quote = " ".join(c.quote.split())
         quote = quote if len(quote) <= 160 else quote[:157] + "…"
-        yield f"  [{c.n}] {_safe(c.source)}: „{_safe(quote)}“"
+        where = f", {c.page_label}" if c.page_label else ""  # "p. 3", "Folie 2"
+        yield f"  [{c.n}] {_safe(c.source)}{where}: „{_safe(quote)}“"
 
 
 def _erase(text: str) -> str:
