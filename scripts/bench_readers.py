@@ -23,10 +23,9 @@ PROBES = ("Abschnitt 7", "Punkt 3 der Liste", "Zeile 12", "Schlusswort des Beric
 def make(d: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     import docx
+    from office_files import make_epub, make_odt
     from openpyxl import Workbook
     from pptx import Presentation
-
-    from office_files import make_epub, make_odt
 
     d.mkdir(parents=True, exist_ok=True)
     para = ("Die Nordwind AG berichtet über den Ausbau der Windparks an der Küste. " * 6).strip()
