@@ -277,7 +277,7 @@ class DocumentLibrary:
         items = [(Path(f[0]), f[1]) if isinstance(f, tuple) else (Path(f), Path(f).name)
                  for f in files]
         if not items:
-            raise InputError("no files given: choose .txt, .md, .html or .pdf files to add")
+            raise InputError(f"no files given: choose {', '.join(SUPPORTED)} files to add")
         self.corpus_dir.mkdir(parents=True, exist_ok=True)
         result = AddResult()
         staged: list[tuple[Path, str, Document, bool]] = []  # tmp, name, doc, replaces
