@@ -23,7 +23,7 @@ PROBES = ("Abschnitt 7", "Punkt 3 der Liste", "Zeile 12", "Schlusswort des Beric
 def make(d: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     import docx
-    from office_files import make_epub, make_odt
+    from office_files import make_epub, make_odt, make_pdf
     from openpyxl import Workbook
     from pptx import Presentation
 
@@ -68,6 +68,8 @@ def make(d: Path) -> None:
     chapters += (("Schluss", "Schlusswort des Berichts. Zeile 12 | Wert"),)
     make_epub(d / "bench.epub", chapters=chapters)
     make_odt(d / "bench.odt")
+    make_pdf(d / "bench.pdf", [f"Abschnitt {i}\n{para}\nZeile 12 | Wert" for i in range(1, 20)]
+             + ["Schlusswort des Berichts."])
 
 
 def extract(tool: str, f: Path) -> str:
