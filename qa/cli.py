@@ -277,8 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("ingest", help="build or update the index from articles",
-                       description="Index .txt, .md, .html, .pdf, .docx, .pptx, .xlsx, .odt and "
-                       ".epub files. Unchanged files are not embedded again; files that cannot "
+                       description="Index .txt, .md, .html, .pdf, .docx, .pptx, .xlsx, .odt, "
+                       ".epub and .rtf files. Unchanged files are not embedded again; files that cannot "
                        "be read are skipped with a warning.")
     s.add_argument("paths", nargs="*", help="folders or files (default: the corpus folder)")
     s.add_argument("--rebuild", action="store_true", help="ignore the existing index")

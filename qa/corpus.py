@@ -1,5 +1,5 @@
 """Load and clean articles from files and folders (.txt, .md, .html/.htm, .pdf, .docx, .pptx,
-.xlsx, .odt, .epub; the readers are in ``qa.ingest.readers``).
+.xlsx, .odt, .epub, .rtf; the readers are in ``qa.ingest.readers``).
 
 Cleaning is conservative: Unicode NFC, unified line ends, trailing blanks and runs of empty lines
 removed, and only lines that are clearly page furniture (photo credits, lone bullets, bare URLs)

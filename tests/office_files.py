@@ -147,6 +147,30 @@ def make_pdf(path: Path, pages: list[str], title: str = "") -> Path:
     return path
 
 
+RTF = (r"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Times New Roman;}}"
+       r"{\info{\title Hafenbericht Kiel}{\author Jana K\'fcster}}"
+       r"\pard\b Der Hafen\b0\par "
+       r"Im Kieler Hafen legten 2025 genau 271 Kreuzfahrtschiffe an. Das ist ein Rekord.\par "
+       r"\trowd\cellx2000\cellx4000 Schiff\cell Anl\'e4ufe\cell\row "
+       r"\trowd\cellx2000\cellx4000 AIDA\cell 40\cell\row "
+       r"\pard Die Geb\u252?hr stieg um 5 \u8364?.\par}")
+
+
+def make_encrypted_docx(path: Path, password: str = "geheim") -> Path:
+    """A docx encrypted with a password, as Word writes it (an OLE container; msoffcrypto-tool)."""
+    import io
+
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    plain = make_docx(path.with_name(path.stem + ".plain.tmp"))
+    out = io.BytesIO()
+    with open(plain, "rb") as f:
+        OOXMLFile(f).encrypt(password, out)
+    plain.unlink()
+    path.write_bytes(out.getvalue())
+    return path
+
+
 def make_zip_bomb(path: Path, member: str = "word/document.xml", size: int = 300_000_000) -> Path:
     """A zip whose one member declares ``size`` bytes of zeros (compressed to a few hundred KB)."""
     chunk = b"\0" * 1_000_000

@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 import pytest
 from office_files import (
+    RTF,
     make_docx,
+    make_encrypted_docx,
     make_epub,
     make_odt,
     make_pdf,
@@ -80,6 +82,16 @@ def test_epub_has_a_page_per_chapter_and_skips_the_navigation(tmp_path: Path) ->
     assert page_of(doc.meta, doc.text.index("Fahrrädern")) == (2, "ch. 2 (Ankunft)")
 
 
+def test_rtf_keeps_paragraphs_table_rows_and_escapes(tmp_path: Path) -> None:
+    (tmp_path / "hafen.rtf").write_text(RTF, encoding="ascii")
+    doc = load_file(tmp_path / "hafen.rtf")
+    assert doc.text.split("\n\n") == [
+        "Der Hafen",
+        "Im Kieler Hafen legten 2025 genau 271 Kreuzfahrtschiffe an. Das ist ein Rekord.",
+        "Schiff | Anläufe", "AIDA | 40", "Die Gebühr stieg um 5 €."]
+    assert doc.title == "Hafenbericht Kiel" and doc.meta["author"] == "Jana Küster"
+
+
 def test_pdf_pages_keep_their_numbers(tmp_path: Path) -> None:
     doc = load_file(make_pdf(tmp_path / "sylt.pdf", PDF_PAGES, title="Sylt"))
     assert doc.title == "Sylt" and doc.meta["page_kind"] == "page"
@@ -122,7 +134,9 @@ def _bad_files(d: Path) -> dict[str, str]:
     from pypdf import PdfWriter
 
     (d / "kaputt.docx").write_bytes(b"PK\x03\x04 this is not really a zip at all" * 20)
-    (d / "geschuetzt.docx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000))
+    make_encrypted_docx(d / "geschuetzt.docx")
+    (d / "kaputt.rtf").write_bytes(b"{\\rtf1 {\\b no end")  # read as far as it goes: too short
+    (d / "falsch.rtf").write_bytes(b"<html>not rtf</html>")
     w = PdfWriter()
     w.add_blank_page(200, 200)
     w.encrypt("geheim")
@@ -138,7 +152,8 @@ def _bad_files(d: Path) -> dict[str, str]:
     return {"kaputt.docx": "corrupt docx file", "geschuetzt.docx": "password-protected",
             "geschuetzt.pdf": "password-protected PDF", "leer.pdf": "PDF has no pages",
             "leer.pptx": "presentation has no slides", "bombe.docx": "zip-bomb-like docx",
-            "bombe.epub": "zip-bomb-like epub",
+            "bombe.epub": "zip-bomb-like epub", "falsch.rtf": "not an RTF file",
+            "kaputt.rtf": "no article text after cleaning",
             "makro.docm": "macro-enabled Office file (.docm): not read (macros are never run)",
             "makro.xlsm": "save it as .xlsx"}
 

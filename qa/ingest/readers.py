@@ -392,11 +392,32 @@ def read_epub(path: Path, data: bytes) -> Extracted:
     return Extracted(parts, meta, "chapter", labels if any(labels) else None)
 
 
+# -- rtf ---------------------------------------------------------------------------------------
+def read_rtf(path: Path, data: bytes) -> Extracted:
+    """striprtf's text, a paragraph per ``\\par``, a table row a line; title and author from the
+    ``{\\info …}`` group. RTF is 7-bit text with escapes (``\\'fc``, ``\\u8364``);
+    stray 8-bit bytes are read as Windows-1252."""
+    from striprtf.striprtf import rtf_to_text
+
+    if not data.lstrip().startswith(b"{\\rtf"):
+        raise ValueError("not an RTF file (no {\\rtf header)")
+    raw = data.decode("cp1252", errors="replace")
+    try:
+        text = rtf_to_text(raw, errors="replace")
+        meta = {key: rtf_to_text(m.group(1), errors="replace").strip()
+                for key in ("title", "author")
+                if (m := re.search(r"\{\\" + key + r"\s+([^{}]*)\}", raw))}
+    except (ValueError, IndexError, LookupError) as e:
+        raise ValueError(f"unreadable RTF ({e})") from e
+    lines = (_row(ln.split("|")) if "|" in ln else ln.strip() for ln in text.split("\n"))
+    return Extracted(["\n\n".join(ln for ln in lines if ln)], meta)
+
+
 READERS: dict[str, Reader] = {
     ".txt": read_text, ".md": read_markdown, ".markdown": read_markdown,
     ".html": read_html, ".htm": read_html, ".pdf": read_pdf,
     ".docx": read_docx, ".pptx": read_pptx, ".xlsx": read_xlsx, ".odt": read_odt,
-    ".epub": read_epub,
+    ".epub": read_epub, ".rtf": read_rtf,
 }
 
 
