@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from office_files import (
     RTF,
     make_docx,
@@ -27,8 +29,8 @@ from office_files import (
 
 from qa.assistant import Assistant, ingest
 from qa.config import Settings
-from qa.corpus import load_corpus, load_file
-from qa.pages import page_of
+from qa.corpus import join_pages, load_corpus, load_file
+from qa.pages import page_at, page_of
 from qa.testing import FakeEmbedder, FakeGenerator
 
 PDF_PAGES = ["Der Leuchtturm von Hörnum wurde im Jahr 1907 aus Gusseisen gebaut.",
@@ -100,6 +102,17 @@ def test_pdf_pages_keep_their_numbers(tmp_path: Path) -> None:
         start = doc.text.index(page)
         assert doc.meta["pages"][n - 1] == start
         assert page_of(doc.meta, start + 5, "de") == (n, f"S. {n}")
+
+
+@given(st.lists(st.text(alphabet="ab .\n", max_size=12).map(str.strip), max_size=8))
+def test_every_offset_maps_to_the_page_that_holds_it(parts: list[str]) -> None:
+    text, starts = join_pages(parts)
+    assert len(starts) == len(parts) and starts == sorted(starts)
+    for n, part in enumerate(parts, 1):
+        if part:
+            s = starts[n - 1]
+            assert text[s:s + len(part)] == part  # the page's text starts where it is recorded
+            assert {page_at(starts, o) for o in range(s, s + len(part))} == {n}
 
 
 # -- bad input ------------------------------------------------------------------------------------
