@@ -268,16 +268,42 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
+def _sheet_lines(rows: Iterable[tuple[Any, ...]]) -> Iterator[str]:
+    """One line per non-empty row. When the first row is a header (text in every cell), each
+    later row names its columns, so a row quoted alone still says what its numbers are.
+
+    >>> list(_sheet_lines([("Standort", "Mitarbeiter"), ("Husum", 48), (None, None), ("Kiel", None)]))
+    ['Standort | Mitarbeiter', 'Standort: Husum | Mitarbeiter: 48', 'Standort: Kiel']
+    >>> list(_sheet_lines([("Husum", 48), ("Kiel", 31)]))
+    ['Husum | 48', 'Kiel | 31']
+    """
+    header: list[str] | None = None
+    first = True
+    for row in rows:
+        cells = [_cell(v) for v in row]
+        if not any(c.strip() for c in cells):
+            continue
+        if first:
+            first = False
+            named = [c for c in cells if c.strip()]
+            if len(named) >= 2 and all(isinstance(v, str) for v in row if v is not None):
+                header = [" ".join(c.split()) for c in cells]
+        elif header is not None:
+            cells = [f"{header[i]}: {c}" if i < len(header) and header[i] and c.strip() else c
+                     for i, c in enumerate(cells)]
+        yield _row(cells)
+
+
 def read_xlsx(path: Path, data: bytes) -> Extracted:
-    """One part per sheet: its name, then one line per non-empty row (the values last saved,
-    formulas are not evaluated)."""
+    """One part per sheet: its name, then one line per non-empty row (``_sheet_lines``; the
+    values last saved, formulas are not evaluated)."""
     from openpyxl import load_workbook
 
     wb = _office(data, "xlsx", lambda f: load_workbook(f, read_only=True, data_only=True))
     try:
         parts, labels = [], []
         for ws in wb.worksheets:
-            rows = (_row(_cell(v) for v in row) for row in ws.iter_rows(values_only=True))
+            rows = _sheet_lines(ws.iter_rows(values_only=True))
             parts.append("\n".join([ws.title, *(r for r in rows if r)]))
             labels.append(ws.title)
         meta = _props(wb.properties)
