@@ -322,7 +322,15 @@ def load_file(path: Path, source: str | None = None,
     if size > max_bytes:
         raise ValueError(f"too large ({size:,} bytes > {max_bytes:,})")
     data = path.read_bytes()
-    got = reader(path, data)
+    try:
+        got = reader(path, data)
+    except (ValueError, OSError):
+        raise
+    except Exception as e:  # noqa: BLE001 - a library's parse error in a damaged file (lxml's
+        # XMLSyntaxError is no ValueError) is that file's skip line, never the end of the ingest
+        log.debug("%s: %s", path.name, e, exc_info=True)
+        raise ValueError(f"unreadable {suffix.lstrip('.')} file ({type(e).__name__}: "
+                         f"{' '.join(str(e).split())[:200]})") from e
     text, starts = join_pages([clean_text(p, furniture=got.furniture) for p in got.parts])
     if len(text.split()) < 3:
         raise ValueError("no article text after cleaning (empty or only markup)")

@@ -171,6 +171,14 @@ def make_encrypted_docx(path: Path, password: str = "geheim") -> Path:
     return path
 
 
+def damage_member(src: Path, dst: Path, member: str, data: bytes = b"<a><unclosed>") -> Path:
+    """A copy of the zip-based file ``src`` with ``member`` replaced by broken XML."""
+    with zipfile.ZipFile(src) as z_in, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z_out:
+        for info in z_in.infolist():
+            z_out.writestr(info, data if info.filename == member else z_in.read(info))
+    return dst
+
+
 def make_zip_bomb(path: Path, member: str = "word/document.xml", size: int = 300_000_000) -> Path:
     """A zip whose one member declares ``size`` bytes of zeros (compressed to a few hundred KB)."""
     chunk = b"\0" * 1_000_000

@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from office_files import (
     RTF,
+    damage_member,
     make_docx,
     make_encrypted_docx,
     make_epub,
@@ -150,6 +151,12 @@ def _bad_files(d: Path) -> dict[str, str]:
 
     (d / "kaputt.docx").write_bytes(b"PK\x03\x04 this is not really a zip at all" * 20)
     make_encrypted_docx(d / "geschuetzt.docx")
+    # damaged XML inside a valid zip: the library's parse error becomes the skip line
+    damage_member(make_docx(d / "a.tmp"), d / "xml.docx", "word/document.xml")
+    damage_member(make_pptx(d / "b.tmp"), d / "xml.pptx", "ppt/slides/slide1.xml")
+    damage_member(make_xlsx(d / "c.tmp"), d / "xml.xlsx", "xl/worksheets/sheet1.xml")
+    for tmp in d.glob("*.tmp"):
+        tmp.unlink()
     (d / "kaputt.rtf").write_bytes(b"{\\rtf1 {\\b no end")  # read as far as it goes: too short
     (d / "falsch.rtf").write_bytes(b"<html>not rtf</html>")
     w = PdfWriter()
@@ -169,6 +176,8 @@ def _bad_files(d: Path) -> dict[str, str]:
             "leer.pptx": "presentation has no slides", "bombe.docx": "zip-bomb-like docx",
             "bombe.epub": "zip-bomb-like epub", "falsch.rtf": "not an RTF file",
             "kaputt.rtf": "no article text after cleaning",
+            "xml.docx": "unreadable docx file (XMLSyntaxError", "xml.pptx": "unreadable pptx file",
+            "xml.xlsx": "unreadable xlsx file",
             "makro.docm": "macro-enabled Office file (.docm): not read (macros are never run)",
             "makro.xlsm": "save it as .xlsx"}
 
