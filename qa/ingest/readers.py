@@ -8,8 +8,9 @@ and records where each page starts (``Document.meta["pages"]``, see ``qa.pages``
 Text is laid out for the sentence splitter: one paragraph per block (heading, paragraph, list
 item ``- …``), a table as one line per row, ``cell | cell``. Libraries, chosen by measurement
 (README, "File formats"): python-docx, python-pptx and openpyxl for Office files, pypdf for PDF;
-OpenDocument text and EPUB are zips of XML read here with lxml (odfpy is unmaintained since
-2020, ebooklib parses with entity resolution on in places). The price: a table cell's layout
+OpenDocument text and EPUB are zips of XML, read here with lxml in about 60 lines each (odfpy's
+last release is from January 2020; ebooklib would be a runtime dependency for what a zip and
+lxml do, and the tests use both only to write files). RTF through striprtf. The price: a table cell's layout
 (merged cells, spans) is flattened, and what a library does not expose (docx footnotes, slide
 notes) is not read.
 
