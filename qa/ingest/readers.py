@@ -10,9 +10,9 @@ item ``- …``), a table as one line per row, ``cell | cell``. Libraries, chosen
 (README, "File formats"): python-docx, python-pptx and openpyxl for Office files, pypdf for PDF;
 OpenDocument text and EPUB are zips of XML, read here with lxml in about 60 lines each (odfpy's
 last release is from January 2020; ebooklib would be a runtime dependency for what a zip and
-lxml do, and the tests use both only to write files). RTF through striprtf. The price: a table cell's layout
-(merged cells, spans) is flattened, and what a library does not expose (docx footnotes, slide
-notes) is not read.
+lxml do, and the tests use both only to write files). RTF through striprtf. The price: a table
+cell's layout (merged cells, spans) is flattened, and what a library does not expose (docx
+footnotes, text boxes and content controls, slide notes) is not read.
 
 Bad input fails with ``ValueError`` and one line of reason: Office files and EPUBs are zips and
 their declared unpacked size is bounded before anything is read (``open_zip``; Python's zipfile
