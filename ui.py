@@ -305,7 +305,8 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
 
     def add_docs(files: list[str] | None, replace: bool, progress=gr.Progress()):  # noqa: ANN202, B008
         if not files:
-            return (status("warn", "Choose one or more .txt, .md, .html or .pdf files first."),
+            return (status("warn", "Choose one or more .txt, .md, .html, .pdf, .docx, .pptx, "
+                           ".xlsx, .odt, .epub or .rtf files first."),
                     *refresh(), gr.skip())
         progress(0, desc="Checking files")
         try:
@@ -378,7 +379,8 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                                      datatype=["str", "str", "str", "number"],
                                      interactive=False, elem_id="qa-docs", wrap=True)
                 with gr.Row():
-                    upload = gr.File(label="Add articles (.txt, .md, .html, .pdf)",
+                    upload = gr.File(label="Add articles (.txt, .md, .html, .pdf, .docx, "
+                                           ".pptx, .xlsx, .odt, .epub, .rtf)",
                                      file_count="multiple", type="filepath",
                                      elem_id="qa-upload", scale=3)
                     with gr.Column(scale=1):

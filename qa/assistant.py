@@ -16,13 +16,14 @@ from pathlib import Path
 
 from qa import registry
 from qa.config import Settings
-from qa.corpus import Skipped, load_corpus
+from qa.corpus import SUPPORTED, Skipped, load_corpus
 from qa.embedders import Embedder
 from qa.errors import InputError, QAError
 from qa.evidence import EvidenceConfig, evidence_queries, select_evidence
 from qa.generators import Generator, StartProbing
 from qa.grounding import cited_passages, support_probability
 from qa.indexing import IngestReport, update_index
+from qa.pages import with_pages
 from qa.prompting import (
     ABSTAIN_TEXT,
     NOT_FOUND,
@@ -140,7 +141,7 @@ def ingest(settings: Settings, paths: Sequence[Path | str] | None = None,
     loaded = load_corpus(sources, max_bytes=settings.max_file_bytes,
                          follow_symlinks=settings.follow_symlinks)
     if not loaded.documents:
-        why = "; ".join(str(s) for s in loaded.skipped[:5]) or "no .txt/.md/.html/.pdf files"
+        why = "; ".join(str(s) for s in loaded.skipped[:5]) or f"no {'/'.join(SUPPORTED)} files"
         raise QAError(f"no readable articles in {', '.join(map(str, sources))} ({why}); "
                       "the index was left as it was")
     report = update_index(store or make_store(settings), loaded.documents,
@@ -310,6 +311,8 @@ class Assistant:
                 citations = []
             elif rest_missing:
                 text = f"{text} {REST_MISSING_TEXT[lang]}"
+        if citations and self.index is not None:  # the page each quote is on (paged files)
+            citations = with_pages(citations, passages, self.index.document, lang)
         answer = Answer(question=question, text=text.strip(), abstained=abstained,
                         citations=tuple(citations), passages=tuple(passages),
                         timings=Timings(t_retrieved - t0, w.first, time.perf_counter() - t0),

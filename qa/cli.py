@@ -169,7 +169,8 @@ def _format_sources(answer: Any) -> Iterator[str]:
     for c in answer.citations:
         quote = " ".join(c.quote.split())
         quote = quote if len(quote) <= 160 else quote[:157] + "…"
-        yield f"  [{c.n}] {_safe(c.source)}: „{_safe(quote)}“"
+        where = f", {c.page_label}" if c.page_label else ""  # "p. 3", "Folie 2"
+        yield f"  [{c.n}] {_safe(c.source)}{where}: „{_safe(quote)}“"
 
 
 def _erase(text: str) -> str:
@@ -343,8 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("ingest", help="build or update the index from articles",
-                       description="Index .txt, .md, .html and .pdf files. Unchanged files are "
-                       "not embedded again; files that cannot be read are skipped with a warning.")
+                       description="Index .txt, .md, .html, .pdf, .docx, .pptx, .xlsx, .odt, "
+                       ".epub and .rtf files. Unchanged files are not embedded again; files that cannot "
+                       "be read are skipped with a warning.")
     s.add_argument("paths", nargs="*", help="folders or files (default: the corpus folder)")
     s.add_argument("--rebuild", action="store_true", help="ignore the existing index")
     s.add_argument("--watch", action="store_true",

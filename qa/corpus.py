@@ -1,4 +1,5 @@
-"""Load and clean articles from files and folders (.txt, .md, .html/.htm, .pdf).
+"""Load and clean articles from files and folders (.txt, .md, .html/.htm, .pdf, .docx, .pptx,
+.xlsx, .odt, .epub, .rtf; the readers are in ``qa.ingest.readers``).
 
 Cleaning is conservative: Unicode NFC, unified line ends, trailing blanks and runs of empty lines
 removed, and only lines that are clearly page furniture (photo credits, lone bullets, bare URLs)
@@ -22,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from qa.cleaning import Dropped, drop_furniture, find_date, find_title
+from qa.ingest.readers import READERS, unsupported
 from qa.types import Document
 
 log = logging.getLogger(__name__)
 
-SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+SUPPORTED = tuple(READERS)  # the suffixes qa reads (qa.ingest.readers)
 DEFAULT_MAX_BYTES = 20_000_000
 
 _FURNITURE = {
@@ -56,9 +58,11 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def clean_text(text: str, dropped: list[Dropped] | None = None) -> str:
-    """Normalise whitespace and drop furniture lines (``qa.cleaning``); never rewrites words.
-    Dropped lines are appended to ``dropped`` when a list is given.
+def clean_text(text: str, dropped: list[Dropped] | None = None, furniture: bool = True) -> str:
+    """Normalise whitespace and drop furniture lines (``qa.cleaning``; not with ``furniture``
+    false: Office files and e-books have no web furniture, and their table rows, ``a | b``,
+    would read as captions); never rewrites words. Dropped lines are appended to ``dropped``
+    when a list is given.
 
     >>> clean_text("Foto: dpa\\r\\nAlibaba  wächst.   \\n\\n\\n\\n·\\nEnde")
     'Alibaba  wächst.\\n\\nEnde'
@@ -66,6 +70,8 @@ def clean_text(text: str, dropped: list[Dropped] | None = None) -> str:
     text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     lines = [ln.rstrip() for ln in text.split("\n")]
+    if not furniture:
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     kept: list[str] = []
     for ln in lines:
         why = next((w for w, p in _FURNITURE.items() if p.match(ln.strip())), None)
@@ -279,29 +285,34 @@ def _html_blocks(html: str) -> tuple[str, str, str]:
     return text, title, date
 
 
-def _pdf_to_text(path: Path) -> tuple[str, str]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+def join_pages(parts: list[str]) -> tuple[str, list[int]]:
+    """Cleaned page texts joined with a paragraph break, and where each page starts in the
+    result (an empty page starts where the next one does).
 
-    try:
-        reader = PdfReader(str(path))
-        if reader.is_encrypted:
-            raise ValueError("encrypted PDF")
-        pages = [p.extract_text() or "" for p in reader.pages]
-        meta_title = (reader.metadata.title if reader.metadata else None) or ""
-    except (PdfReadError, KeyError, OSError) as e:
-        raise ValueError(f"unreadable PDF ({e})") from e
-    # a hyphen at a line end inside a word is the typesetter's, not the author's
-    text = "\n\n".join(re.sub(r"(\w)-\n(\w)", r"\1\2", p) for p in pages)
-    return text, str(meta_title)
+    >>> join_pages(["Eins.", "", "Drei."])
+    ('Eins.\\n\\nDrei.', [0, 7, 7])
+    """
+    text, starts, empty = "", [], 0
+    for part in parts:
+        if not part:
+            empty += 1
+            continue
+        if text:
+            text += "\n\n"
+        starts += [len(text)] * (empty + 1)
+        empty = 0
+        text += part
+    return text, starts + [len(text)] * empty
 
 
 def load_file(path: Path, source: str | None = None,
               max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
-    """Read and clean one file; raises ``ValueError`` with the reason when it cannot be used."""
+    """Read and clean one file; raises ``ValueError`` with the reason when it cannot be used.
+    A paged file (PDF, pptx, xlsx, epub) records where each page starts (``qa.pages``)."""
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED:
-        raise ValueError(f"unsupported file type {suffix or '(none)'}; use {', '.join(SUPPORTED)}")
+    reader = READERS.get(suffix)
+    if reader is None:
+        raise ValueError(unsupported(suffix))
     st = path.stat()
     if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
         raise ValueError("not a regular file")
@@ -311,28 +322,28 @@ def load_file(path: Path, source: str | None = None,
     if size > max_bytes:
         raise ValueError(f"too large ({size:,} bytes > {max_bytes:,})")
     data = path.read_bytes()
-    title = meta_date = ""
-    page: dict[str, str] = {}
-    if suffix == ".pdf":
-        if not data.startswith(b"%PDF"):
-            raise ValueError("not a PDF (no %PDF header)")
-        raw, title = _pdf_to_text(path)
-    else:
-        raw = _decode(data, path.name)
-        if suffix in (".html", ".htm"):
-            raw, page = _html_to_text(raw)
-            title, meta_date = page.get("title", ""), page.get("date", "")
-        elif suffix in (".md", ".markdown"):
-            raw, title = _markdown_to_text(raw)
-    text = clean_text(raw)
+    try:
+        got = reader(path, data)
+    except (ValueError, OSError):
+        raise
+    except Exception as e:  # noqa: BLE001 - a library's parse error in a damaged file (lxml's
+        # XMLSyntaxError is no ValueError) is that file's skip line, never the end of the ingest
+        log.debug("%s: %s", path.name, e, exc_info=True)
+        raise ValueError(f"unreadable {suffix.lstrip('.')} file ({type(e).__name__}: "
+                         f"{' '.join(str(e).split())[:200]})") from e
+    text, starts = join_pages([clean_text(p, furniture=got.furniture) for p in got.parts])
     if len(text.split()) < 3:
         raise ValueError("no article text after cleaning (empty or only markup)")
-    title = (title or find_title(text)).strip()
+    title = (got.meta.get("title") or find_title(text)).strip()
+    meta: dict[str, Any] = {"bytes": size, "format": suffix.lstrip("."),
+                            "date": find_date(text, got.meta.get("date", "")),
+                            **{k: got.meta[k] for k in ("author", "site") if got.meta.get(k)}}
+    if got.kind is not None:
+        meta.update(pages=starts, page_kind=got.kind)
+        if got.labels:
+            meta["page_labels"] = got.labels
     return Document(doc_id=sha256_bytes(text.encode("utf-8")), source=source or path.name,
-                    title=title, text=text, sha256=sha256_bytes(data),
-                    meta={"bytes": size, "format": suffix.lstrip("."),
-                          "date": find_date(text, meta_date),
-                          **{k: page[k] for k in ("author", "site") if k in page}})
+                    title=title, text=text, sha256=sha256_bytes(data), meta=meta)
 
 
 def printable(name: str) -> str:

@@ -43,6 +43,7 @@ from qa.corpus import SUPPORTED, Skipped, load_corpus, load_file
 from qa.embedders import Embedder
 from qa.errors import IndexMismatchError, InputError
 from qa.indexing import IngestReport, update_index
+from qa.ingest.readers import unsupported
 from qa.stores.base import IndexConfig, StoreBackend
 from qa.types import Document
 
@@ -134,8 +135,7 @@ def check_name(name: str) -> str:
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         raise ValueError(f"name too long (over {MAX_NAME_BYTES} bytes)")
     if Path(name).suffix.lower() not in SUPPORTED:
-        suffix = Path(name).suffix or "(none)"
-        raise ValueError(f"unsupported file type {suffix}; use {', '.join(SUPPORTED)}")
+        raise ValueError(unsupported(Path(name).suffix.lower()))
     return name
 
 
@@ -277,7 +277,7 @@ class DocumentLibrary:
         items = [(Path(f[0]), f[1]) if isinstance(f, tuple) else (Path(f), Path(f).name)
                  for f in files]
         if not items:
-            raise InputError("no files given: choose .txt, .md, .html or .pdf files to add")
+            raise InputError(f"no files given: choose {', '.join(SUPPORTED)} files to add")
         self.corpus_dir.mkdir(parents=True, exist_ok=True)
         result = AddResult()
         staged: list[tuple[Path, str, Document, bool]] = []  # tmp, name, doc, replaces

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from qa.chunking import split_sentences
+from qa.pages import page_of
 from qa.types import Answer, Citation, Document, Passage
 
 DocumentLookup = Callable[[str], Document | None]
@@ -256,9 +257,12 @@ def render_passage(passage: Passage, turn: int, lookup: DocumentLookup,
     byline = " · ".join(str(v) for v in ((doc.meta.get("author"), doc.meta.get("site"),
                                           doc.meta.get("date")) if doc is not None else ())
                          if v)  # metadata of the page, never mixed into its text
+    page = (page_of(doc.meta, span[0], language)[1] if doc is not None and span is not None
+            else None)  # "S. 3", "slide 2" for a paged document
+    where = f' <span class="qa-page">{esc(page)}</span>' if page else ""
     head = (f'<div class="qa-card-head"><span class="qa-n">[{int(passage.n)}]</span> '
             f'<span class="qa-title">{esc(title)}</span> '
-            f'<span class="qa-file">{esc(chunk.source)}</span>{meta}'
+            f'<span class="qa-file">{esc(chunk.source)}</span>{where}{meta}'
             + (f'<div class="qa-byline">{esc(byline)}</div>' if byline else "") + "</div>")
     if doc is not None and span is not None:
         if citation is not None:  # the cited words, marked, inside their sentences
@@ -334,7 +338,7 @@ CSS = """
 .qa-n { font-weight: 700; }
 .qa-title { font-weight: 600; }
 .qa-byline { font-size: 0.85em; color: var(--body-text-color-subdued, #777); }
-.qa-file, .qa-score, .qa-missing { color: var(--body-text-color-subdued, #777);
+.qa-file, .qa-page, .qa-score, .qa-missing { color: var(--body-text-color-subdued, #777);
                                    font-size: .85em; margin-left: .4em; }
 .qa-context { line-height: 1.45; white-space: pre-wrap; }
 mark.qa-hl { background: #ffe58a; color: inherit; padding: 0 1px; border-radius: 2px; }

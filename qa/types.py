@@ -84,6 +84,10 @@ class Citation:
     end: int
     quote: str
     score: float
+    # the page (slide, sheet, chapter) the quote starts on, 1-based, and how to show it
+    # ("p. 3", "Folie 2"); None for an unpaged document (qa.pages)
+    page: int | None = None
+    page_label: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +98,8 @@ class Citation:
             "end": self.end,
             "quote": self.quote,
             "score": round(self.score, 6),
+            "page": self.page,
+            **({"page_label": self.page_label} if self.page_label else {}),
         }
 
 

@@ -94,7 +94,8 @@ def test_rrf_prefers_items_both_rankings_agree_on() -> None:
 
 def test_import_is_light() -> None:
     code = ("import sys, qa; heavy = [m for m in ('torch', 'faiss', 'llama_cpp', 'gradio', "
-            "'llama_index', 'sentence_transformers', 'bm25s') if m in sys.modules]; print(heavy)")
+            "'llama_index', 'sentence_transformers', 'bm25s', 'docx', 'pptx', 'openpyxl', "
+            "'pypdf', 'lxml') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

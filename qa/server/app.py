@@ -358,8 +358,8 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
     @app.post("/v1/documents", tags=["documents"], status_code=201)
     async def add_documents(files: list[UploadFile] = File(...),  # noqa: B008
                             replace: bool = Form(False)) -> JSONResponse:  # noqa: B008
-        """Upload .txt/.md/.html/.pdf files (multipart, field `files`); all or nothing, with the
-        validation and messages of the UI's documents tab."""
+        """Upload .txt/.md/.html/.pdf/.docx/.pptx/.xlsx/.odt/.epub/.rtf files (multipart, field
+        `files`); all or nothing, with the validation and messages of the UI's documents tab."""
         with tempfile.TemporaryDirectory(prefix="qa-upload-") as tmp:
             specs: list[tuple[Path | str, str]] = []
             for i, f in enumerate(files):

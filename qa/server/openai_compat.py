@@ -101,7 +101,8 @@ def sources_block(answer: Answer) -> str:
     lines = []
     for c in answer.citations:
         quote = c.quote if len(c.quote) <= 160 else c.quote[:157] + "…"
-        lines.append(f"[{c.n}] {c.source}: „{quote}“")
+        where = f", {c.page_label}" if c.page_label else ""
+        lines.append(f"[{c.n}] {c.source}{where}: „{quote}“")
     return f"\n\n{SOURCES_TITLE.get(answer.language, 'Sources')}:\n" + "\n".join(lines)
 
 
