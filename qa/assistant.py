@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from qa import registry
 from qa.config import Settings
@@ -148,7 +149,21 @@ def ingest(settings: Settings, paths: Sequence[Path | str] | None = None,
                           embedder or make_embedder(settings), IndexConfig.from_settings(settings),
                           rebuild=rebuild, progress=progress,
                           max_chunks_per_document=settings.max_chunks_per_document)
+    new = set(report.added) | set(report.changed)
+    report.notes += [ocr_note(d.source, d.meta) for d in loaded.documents
+                     if d.source in new and d.meta.get("ocr_pages")]
     return report, loaded.skipped
+
+
+def ocr_note(source: str, meta: dict[str, Any]) -> str:
+    """The ingest's line for a document read by OCR.
+
+    >>> ocr_note("scan.pdf", {"ocr_pages": "3", "ocr_seconds": "7.5"})
+    'scan.pdf: 3 pages read by OCR in 7.5 s (2.5 s per page)'
+    """
+    n, seconds = int(meta["ocr_pages"]), float(meta.get("ocr_seconds") or 0)
+    return (f"{source}: {n} page{'s' if n != 1 else ''} read by OCR in {seconds:.1f} s "
+            f"({seconds / max(n, 1):.1f} s per page)")
 
 
 def _abstain_reason(text: str, citations: Sequence[Citation], refused: bool,

@@ -88,6 +88,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                              progress=_progress("embedding"))
     for s in skipped:  # the one report of each skipped file (qa.corpus does not log them)
         print(f"warning: {_safe(str(s))}", file=sys.stderr)
+    for note in report.notes:
+        print(_safe(note))
     print(report.summary(), flush=True)
     if args.watch:
         return _watch(args, settings)
@@ -115,6 +117,8 @@ def _watch(args: argparse.Namespace, settings: Any) -> int:
             return
         for s in skipped:
             print(f"warning: {_safe(str(s))}", file=sys.stderr, flush=True)
+        for note in report.notes:
+            print(_safe(note), flush=True)
         print(report.summary(), flush=True)
 
     try:

@@ -337,7 +337,8 @@ def load_file(path: Path, source: str | None = None,
     title = (got.meta.get("title") or find_title(text)).strip()
     meta: dict[str, Any] = {"bytes": size, "format": suffix.lstrip("."),
                             "date": find_date(text, got.meta.get("date", "")),
-                            **{k: got.meta[k] for k in ("author", "site") if got.meta.get(k)}}
+                            **{k: got.meta[k] for k in ("author", "site", "ocr_pages",
+                                                        "ocr_seconds") if got.meta.get(k)}}
     if got.kind is not None:
         meta.update(pages=starts, page_kind=got.kind)
         if got.labels:

@@ -45,6 +45,7 @@ class IngestReport:
     total_chunks: int = 0
     seconds: float = 0.0
     wrote: bool = False
+    notes: list[str] = field(default_factory=list)  # a line per document worth telling (OCR)
 
     def summary(self) -> str:
         if not self.wrote:

@@ -7,14 +7,20 @@ where there is no text to read: an image file, or a PDF page whose text layer ho
 ``MIN_PAGE_CHARS`` characters. A page with a text layer is never OCR'd, so a digital PDF costs
 nothing extra.
 
-The price is time, about one to three seconds per page on one core at 200 dpi, measured in the
-README; a file that needs OCR while Tesseract is missing is skipped with a reason that says what
-to install, and never stops the rest of the ingest.
+The price is time, a few seconds per page at 200 dpi (measured in the README). So the text of
+every OCR'd file is kept in a cache keyed by the file's SHA-256, the pages, the resolution and
+the languages (``<cache>/ocr/``, ``$XDG_CACHE_HOME/qa`` by default): an unchanged scan is not
+read again at the next ingest. A file that needs OCR while Tesseract is missing is skipped with a
+reason that says what to install, and never stops the rest of the ingest.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -37,9 +43,12 @@ class OCRUnavailable(ValueError):
 
 @dataclass(frozen=True)
 class OCRText:
-    text: str
-    pages: int
-    seconds: float
+    pages: list[str]  # the text of each page (frame)
+    seconds: float  # when it was read (a cached text keeps the time of its reading)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.pages)
 
 
 def needs_ocr(page_text: str) -> bool:
@@ -73,51 +82,86 @@ def _read(image: Any, languages: str) -> str:
     return str(pytesseract.image_to_string(image, lang=languages))
 
 
-def ocr_image(path: Path, languages: str = DEFAULT_LANGUAGES) -> OCRText:
-    """The text of an image file (every frame of a multi-page TIFF)."""
-    from PIL import Image, ImageSequence
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "qa" / "ocr"
 
-    check_tesseract(languages)
-    t0 = time.perf_counter()
+
+def _cached(data: bytes, key: str, compute: Any) -> Any:
+    """``compute()``'s JSON result, kept under the hash of ``data`` and ``key``."""
+    name = hashlib.sha256(data).hexdigest() + "-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    path = cache_dir() / f"{name}.json"
     try:
-        with Image.open(path) as img:
-            if img.width * img.height > MAX_PIXELS:
-                raise ValueError(f"image too large to read ({img.width}x{img.height} pixels)")
-            texts = [_read(frame.convert("RGB"), languages)
-                     for frame in ImageSequence.Iterator(img)]
-    except (OSError, Image.DecompressionBombError) as e:
-        raise ValueError(f"not a readable image ({e})") from None
-    return OCRText("\n\n".join(t.strip() for t in texts), len(texts), time.perf_counter() - t0)
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    result = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:  # a read-only cache costs time, never the text
+        log.debug("cannot keep the OCR text in %s: %s", path, e)
+    return result
 
 
-def ocr_pdf_pages(path: Path, pages: Sequence[int], languages: str = DEFAULT_LANGUAGES,
+def ocr_image(data: bytes, languages: str = DEFAULT_LANGUAGES) -> OCRText:
+    """The text of an image file's bytes (every frame of a multi-page TIFF)."""
+    check_tesseract(languages)
+
+    def compute() -> dict[str, Any]:
+        from PIL import Image, ImageSequence
+
+        t0 = time.perf_counter()
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    raise ValueError(f"image too large to read ({img.width}x{img.height} "
+                                     "pixels)")
+                texts = [_read(frame.convert("RGB"), languages).strip()
+                         for frame in ImageSequence.Iterator(img)]
+        except (OSError, Image.DecompressionBombError) as e:
+            raise ValueError(f"not a readable image ({e})") from None
+        return {"pages": texts, "seconds": time.perf_counter() - t0}
+
+    got = _cached(data, f"image {languages}", compute)
+    return OCRText(list(got["pages"]), float(got["seconds"]))
+
+
+def ocr_pdf_pages(data: bytes, pages: Sequence[int], languages: str = DEFAULT_LANGUAGES,
                   dpi: int = DPI) -> tuple[dict[int, str], float]:
-    """The OCR text of the given (0-based) pages of a PDF, and the seconds it took."""
-    import pypdfium2 as pdfium
-
+    """The OCR text of the given (0-based) pages of a PDF's bytes, and the seconds it took
+    (when it was read, not taken from the cache)."""
     check_tesseract(languages)
-    t0 = time.perf_counter()
-    out: dict[int, str] = {}
-    try:
-        pdf = pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as e:
-        raise ValueError(f"cannot render the PDF for OCR ({e})") from None
-    try:
-        for i in pages:
-            page = pdf[i]
-            try:
-                w, h = page.get_size()
-                scale = dpi / 72
-                if w * h * scale * scale > MAX_PIXELS:
-                    scale = (MAX_PIXELS / (w * h)) ** 0.5
-                bitmap = page.render(scale=scale)
-                out[i] = _read(bitmap.to_pil(), languages).strip()
-            finally:
-                page.close()
-    finally:
-        pdf.close()
-    seconds = time.perf_counter() - t0
+
+    def compute() -> dict[str, Any]:
+        import pypdfium2 as pdfium
+
+        t0 = time.perf_counter()
+        out: dict[str, str] = {}
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as e:
+            raise ValueError(f"cannot render the PDF for OCR ({e})") from None
+        try:
+            for i in pages:
+                page = pdf[i]
+                try:
+                    w, h = page.get_size()
+                    scale = dpi / 72
+                    if w * h * scale * scale > MAX_PIXELS:
+                        scale = (MAX_PIXELS / (w * h)) ** 0.5
+                    out[str(i)] = _read(page.render(scale=scale).to_pil(), languages).strip()
+                finally:
+                    page.close()
+        finally:
+            pdf.close()
+        return {"pages": out, "seconds": time.perf_counter() - t0}
+
+    got = _cached(data, f"pdf {list(pages)} {languages} {dpi}", compute)
+    seconds = float(got["seconds"])
     if pages:
-        log.info("%s: OCR of %d page(s) in %.1f s (%.1f s per page)", path.name, len(pages),
-                 seconds, seconds / len(pages))
-    return out, seconds
+        log.info("OCR of %d page(s) in %.1f s (%.1f s per page)", len(pages), seconds,
+                 seconds / len(pages))
+    return {int(k): v for k, v in got["pages"].items()}, seconds

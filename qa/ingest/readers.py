@@ -111,8 +111,42 @@ def read_pdf(path: Path, data: bytes) -> Extracted:
                 "author": str((info.author if info else None) or "")}
     except (PdfReadError, KeyError, OSError, TypeError, AttributeError) as e:
         raise ValueError(f"unreadable PDF ({e})") from e
-    return Extracted([re.sub(r"(\w)-\n(\w)", r"\1\2", p) for p in pages], meta, "page",
-                     furniture=True)
+    pages = [re.sub(r"(\w)-\n(\w)", r"\1\2", p) for p in pages]
+    meta |= _ocr_scanned_pages(pages, data)
+    return Extracted(pages, meta, "page", furniture=True)
+
+
+def _ocr_scanned_pages(pages: list[str], data: bytes) -> dict[str, str]:
+    """Pages without a text layer (scans) read by OCR, in place; the OCR's figures for the
+    document's metadata. Without Tesseract a PDF of scans only is refused with what to install;
+    one with some text pages keeps those and logs what was left out."""
+    from qa.ocr import OCRUnavailable, needs_ocr, ocr_pdf_pages
+
+    scans = [i for i, p in enumerate(pages) if needs_ocr(p)]
+    if not scans:
+        return {}
+    try:
+        texts, seconds = ocr_pdf_pages(data, scans)
+    except OCRUnavailable as e:
+        if len(scans) == len(pages):
+            raise ValueError(str(e)) from None
+        log.warning("%d of %d PDF pages are scans and were not read: %s", len(scans),
+                    len(pages), e)
+        return {}
+    for i, text in texts.items():
+        pages[i] = text
+    return {"ocr_pages": str(len(scans)), "ocr_seconds": f"{seconds:.1f}"}
+
+
+def read_image(path: Path, data: bytes) -> Extracted:
+    """An image (a photo or scan of a page) read by OCR; every frame of a TIFF is a page."""
+    from qa.ocr import ocr_image
+
+    got = ocr_image(data)
+    paged = len(got.pages) > 1
+    return Extracted(got.pages if paged else [got.text],
+                     {"ocr_pages": str(len(got.pages)), "ocr_seconds": f"{got.seconds:.1f}"},
+                     "page" if paged else None, furniture=True)
 
 
 # -- zips ------------------------------------------------------------------------------------------
@@ -445,6 +479,9 @@ READERS: dict[str, Reader] = {
     ".html": read_html, ".htm": read_html, ".pdf": read_pdf,
     ".docx": read_docx, ".pptx": read_pptx, ".xlsx": read_xlsx, ".odt": read_odt,
     ".epub": read_epub, ".rtf": read_rtf,
+    # scans and photos of pages (qa.ocr; Tesseract must be installed)
+    ".png": read_image, ".jpg": read_image, ".jpeg": read_image, ".tif": read_image,
+    ".tiff": read_image, ".webp": read_image,
 }
 
 
