@@ -21,6 +21,7 @@ from qa.corpus import SUPPORTED, Skipped, load_corpus
 from qa.embedders import Embedder
 from qa.errors import InputError, QAError
 from qa.evidence import EvidenceConfig, evidence_queries, select_evidence
+from qa.filters import Filter
 from qa.generators import Generator, StartProbing
 from qa.grounding import cited_passages, support_probability
 from qa.indexing import IngestReport, update_index
@@ -229,12 +230,23 @@ class Assistant:
                    fallback=fallback, embedder=embedder, store=store)
 
     # -- the pipeline -------------------------------------------------------------------------
-    def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
+    def retrieve(self, question: str, k: int | None = None,
+                 allowed: Filter | None = None) -> list[Hit]:
         q = check_question(question, self.settings.max_question_chars)
-        return self.retriever.retrieve(q, k or self.settings.candidates)
+        return self._retrieve(q, k or self.settings.candidates, allowed)
+
+    def _retrieve(self, q: str, k: int, allowed: Filter | None) -> list[Hit]:
+        """The retriever's hits; with a filter, only from the documents it allows (the store
+        applies it). A retriever that cannot filter is refused rather than ignored."""
+        if not allowed:
+            return self.retriever.retrieve(q, k)
+        if not isinstance(self.retriever, HybridRetriever):
+            raise InputError(f"this retriever ({type(self.retriever).__name__}) cannot filter "
+                             "documents; use the built-in hybrid retriever")
+        return self.retriever.retrieve(q, k, allowed=allowed)
 
     def _evidence(self, q: str, parts: list[str], hits: Sequence[Hit], top_k: int | None,
-                  count: Callable[[str], int]) -> list[Passage]:
+                  count: Callable[[str], int], allowed: Filter | None = None) -> list[Passage]:
         """Sentence windows when the index has sentence units (the default), else the best
         chunks cut to the budget (``settings.evidence = "chunks"``, or a custom retriever)."""
         s = self.settings
@@ -245,7 +257,8 @@ class Assistant:
             last = getattr(self.retriever, "last_query", None)
             first = last[1] if last is not None and last[0] == q else None
             passages = select_evidence(evidence_queries(q, parts), hits, index, embedder,
-                                       s.prompt_budget_tokens, count, cfg, first_vector=first)
+                                       s.prompt_budget_tokens, count, cfg, first_vector=first,
+                                       allowed=allowed)
             if passages:
                 return passages
         return select_passages(q, hits, s.prompt_budget_tokens, top_k or s.top_k, count)
@@ -254,11 +267,13 @@ class Assistant:
         return getattr(self.generator, "count_tokens", None) or approx_tokens
 
     def events(self, question: str, language: str | None = None, top_k: int | None = None,
-               history: Sequence[tuple[str, str]] | None = None) -> Iterator[Event]:
+               history: Sequence[tuple[str, str]] | None = None,
+               allowed: Filter | None = None) -> Iterator[Event]:
         """The pipeline as events: ``Retrieved`` first, then ``Token``s, then ``Done``.
 
         ``history`` holds earlier (question, answer) turns; a follow-up question is rewritten
-        into a standalone one before retrieval."""
+        into a standalone one before retrieval. ``allowed``: answer only from the documents
+        this filter allows (``qa.filters``); the answer's ``filter`` says which applied."""
         s = self.settings
         t0 = time.perf_counter()
         q = check_question(question, s.max_question_chars)
@@ -271,11 +286,11 @@ class Assistant:
                 standalone = q = rewritten
         lang = language if language in ("de", "en") else (
             s.language if s.language != "auto" else detect_language(q))
-        hits = self.retriever.retrieve(q, max(s.candidates, 2 * (top_k or s.top_k)))
+        hits = self._retrieve(q, max(s.candidates, 2 * (top_k or s.top_k)), allowed)
         marks = {"retrieve": time.perf_counter()}  # when each stage ended (qa.telemetry)
         count = self._count_tokens()
         parts = question_parts(q)
-        passages = self._evidence(q, parts, hits, top_k, count)
+        passages = self._evidence(q, parts, hits, top_k, count, allowed)
         t_retrieved = marks["evidence"] = time.perf_counter()
         yield Retrieved(q, lang, tuple(hits), tuple(passages), t_retrieved - t0)
 
@@ -335,7 +350,8 @@ class Assistant:
                         prompt_tokens=prompt_tokens, standalone_question=standalone,
                         error=w.error, fallback=w.used_fallback,
                         abstain_reason=reason, draft=draft,
-                        refusal_probability=p_refuse, support_probability=p_support)
+                        refusal_probability=p_refuse, support_probability=p_support,
+                        filter=allowed.to_dict() if allowed else None)
         marks["checks"] = marks["end"] = time.perf_counter()
         record_answer_spans(answer, marks, t0)
         yield Done(answer)

@@ -192,17 +192,27 @@ def _erase(text: str) -> str:
     return f"\033[{rows - 1}F\033[J" if rows > 1 else "\r\033[J"
 
 
+def _filter(args: argparse.Namespace) -> Any:
+    """The ``Filter`` of ``--source``, ``--since``, ``--until``, ``--doc-language`` and
+    ``--tag`` (None when none is given); a bad value is an ``InputError`` (exit 2)."""
+    from qa.filters import make_filter
+
+    return make_filter(sources=args.source, date_from=args.since, date_to=args.until,
+                       language=args.doc_language, tags=args.tag)
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from qa.assistant import Done, Token
 
+    allowed = _filter(args)  # checked before the models load
     assistant = _load(args)
     question = " ".join(args.question)
     if args.json:
-        answer = assistant.ask(question)
+        answer = assistant.ask(question, allowed=allowed)
         print(json.dumps(answer.to_dict(args.id), ensure_ascii=False, indent=None))
         return 1 if answer.error else 0
     streamed = ""
-    for event in assistant.events(question):
+    for event in assistant.events(question, allowed=allowed):
         if isinstance(event, Token) and sys.stdout.isatty():
             print(event.text, end="", flush=True)
             streamed += event.text
@@ -215,6 +225,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print(f"error: {a.error}", file=sys.stderr)
             if a.abstain_reason:  # why no answer: on stderr, the answer itself stays clean
                 print(f"(no answer: {a.abstain_reason})", file=sys.stderr)
+            if allowed:
+                print(f"\nFilter: {_safe(allowed.describe())}")
             lines = list(_format_sources(a))
             if lines:
                 print("\nSources:")
@@ -367,6 +379,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("question", nargs="+", help="the question, in German or English")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--id", default=None, help="id to put in the JSON output")
+    f = s.add_argument_group("filter (answer only from some documents; see docs/api.md)")
+    f.add_argument("--source", action="append", metavar="GLOB",
+                   help="file name or glob in the corpus folder, e.g. 'team-a/*.md' "
+                        "(repeatable: any of them)")
+    f.add_argument("--since", metavar="DATE", help="published on or after (YYYY-MM-DD, "
+                   "YYYY-MM or YYYY); documents without a date are left out")
+    f.add_argument("--until", metavar="DATE", help="published on or before (as --since)")
+    f.add_argument("--doc-language", choices=["de", "en"],
+                   help="only documents in this language (--language is the answer's)")
+    f.add_argument("--tag", action="append", metavar="TAG",
+                   help="folder name of the document, e.g. team-a (repeatable: any of them)")
     _common(s)
     _gen(s)
     s.set_defaults(func=cmd_ask)

@@ -37,6 +37,7 @@ from qa.types import Hit, Passage, Sentence
 
 if TYPE_CHECKING:
     from qa.embedders import Embedder
+    from qa.filters import Filter
     from qa.stores.base import Store
 
 
@@ -271,10 +272,12 @@ def evidence_queries(question: str, parts: Sequence[str]) -> list[str]:
 def select_evidence(parts: Sequence[str], hits: Sequence[Hit], store: Store, embedder: Embedder,
                     budget: int, count_tokens: Callable[[str], int],
                     cfg: EvidenceConfig = EvidenceConfig(),
-                    first_vector: np.ndarray | None = None) -> list[Passage]:
+                    first_vector: np.ndarray | None = None,
+                    allowed: Filter | None = None) -> list[Passage]:
     """Passages for the prompt from a store with sentence units: ``parts`` is the question
     followed by its parts when it has several; ``first_vector`` is the question's vector when
-    retrieval already computed it (only the parts are embedded).
+    retrieval already computed it (only the parts are embedded); ``allowed``: the corpus's
+    best sentences are searched only in the documents this filter allows.
 
     Only the documents of the best chunks and of the corpus's best sentences are read: their
     sentences, in document order, are the local list every index below points into."""
@@ -288,8 +291,9 @@ def select_evidence(parts: Sequence[str], hits: Sequence[Hit], store: Store, emb
         vecs = first_vector[None, :]
     best: list[Sentence] = []  # the corpus's best sentences for any part
     if cfg.global_sentences:
+        kw = {"allowed": allowed} if allowed else {}
         for v in vecs:
-            best += [u for u, _ in store.search_sentences(v, cfg.global_sentences)]
+            best += [u for u, _ in store.search_sentences(v, cfg.global_sentences, **kw)]
     doc_ids = list(dict.fromkeys([h.chunk.doc_id for h in hits[:cfg.chunks]]
                                  + [u.doc_id for u in best]))
     docs = {d: doc for d in doc_ids if (doc := store.document(d)) is not None}

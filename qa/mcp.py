@@ -27,9 +27,10 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from qa.errors import InputError, QAError
+from qa.filters import Filter, parse_filter
 from qa.types import Answer, Hit
 
 if TYPE_CHECKING:
@@ -107,6 +108,21 @@ class AskResult(BaseModel):
     model: str
     language: str
     answer_id: str | None = None
+    filter: dict[str, Any] | None = Field(None, description="the filter the answer kept to")
+
+
+class FilterIn(BaseModel):
+    """Only these documents (``qa.filters``): the kinds ANDed, the values of one kind ORed."""
+
+    model_config = ConfigDict(extra="forbid")
+    sources: list[str] | None = Field(None, description="file names or globs, e.g. team-a/*.md")
+    date_from: str | None = Field(None, description="ISO date; undated documents are left out")
+    date_to: str | None = Field(None, description="ISO date, included")
+    language: Literal["de", "en"] | None = None
+    tags: list[str] | None = Field(None, description="folder names, e.g. team-a")
+
+    def checked(self) -> Filter | None:
+        return parse_filter(self.model_dump(exclude_none=True))
 
 
 # -- conversions (pure) -------------------------------------------------------------------------
@@ -135,11 +151,12 @@ def ask_result(answer: Answer, answer_id: str | None = None) -> AskResult:
         reason=answer.abstain_reason or answer.error,
         citations=[CitationOut(**c.to_dict()) for c in answer.citations],
         closest=[ClosestPassage(**c) for c in answer.closest()],
-        model=answer.model, language=answer.language, answer_id=answer_id)
+        model=answer.model, language=answer.language, answer_id=answer_id,
+        filter=answer.filter)
 
 
 # -- what the tools call ------------------------------------------------------------------------
-AnswerFn = Callable[[str], Awaitable[tuple[Answer, str | None]]]
+AnswerFn = Callable[[str, Filter | None], Awaitable[tuple[Answer, str | None]]]
 
 
 class Tools:
@@ -150,18 +167,20 @@ class Tools:
         self.assistant = assistant
         self._answer = answer or self._answer_in_thread
 
-    async def _answer_in_thread(self, question: str) -> tuple[Answer, str | None]:
+    async def _answer_in_thread(self, question: str,
+                                allowed: Filter | None = None) -> tuple[Answer, str | None]:
         import anyio.to_thread
 
-        return await anyio.to_thread.run_sync(self.assistant.ask, question), None
+        kw = {"allowed": allowed} if allowed else {}
+        return await anyio.to_thread.run_sync(lambda: self.assistant.ask(question, **kw)), None
 
     def _date(self, doc_id: str) -> str:
         index = self.assistant.index
         doc = index.document(doc_id) if index is not None else None
         return str(doc.meta.get("date") or "") if doc is not None else ""
 
-    def search(self, query: str, k: int) -> SearchResult:
-        hits = self.assistant.retrieve(query, k)[:k]
+    def search(self, query: str, k: int, allowed: Filter | None = None) -> SearchResult:
+        hits = self.assistant.retrieve(query, k, allowed)[:k]
         dates = {h.chunk.doc_id: self._date(h.chunk.doc_id) for h in hits}
         return SearchResult(query=query,
                             results=[search_hit(h, dates[h.chunk.doc_id]) for h in hits])
@@ -191,8 +210,8 @@ class Tools:
                            end=len(doc.text), url=passage_url(doc.source),
                            metadata={"doc_id": doc.doc_id, **meta})
 
-    async def ask(self, question: str) -> AskResult:
-        answer, answer_id = await self._answer(question)
+    async def ask(self, question: str, allowed: Filter | None = None) -> AskResult:
+        answer, answer_id = await self._answer(question, allowed)
         return ask_result(answer, answer_id)
 
 
@@ -221,10 +240,13 @@ def build_server(tools: Tools) -> Any:
     async def search(query: Annotated[str, Field(description="what to look for")],
                      k: Annotated[int, Field(ge=1, le=MAX_K,
                                              description="how many passages")] = 5,
+                     filter: FilterIn | None = None,  # noqa: A002 - the tool's argument name
                      ) -> SearchResult:
         """Ranked passages of the indexed documents for a query (retrieval only, no answer):
-        chunk ids, source file, title, date, score and text."""
-        result: SearchResult = await run(tools.search, query, k)
+        chunk ids, source file, title, date, score and text; `filter` keeps to some
+        documents (sources, date range, language, tags)."""
+        result: SearchResult = await run(
+            lambda: tools.search(query, k, filter.checked() if filter else None))
         return result
 
     @server.tool(annotations=read_only, title="Read a passage or document")
@@ -237,12 +259,14 @@ def build_server(tools: Tools) -> Any:
 
     @server.tool(annotations=read_only, title="Answer from the documents")
     async def ask(question: Annotated[str, Field(description="the question, in German or "
-                                                             "English")]) -> AskResult:
+                                                             "English")],
+                  filter: FilterIn | None = None,  # noqa: A002 - the tool's argument name
+                  ) -> AskResult:
         """A checked answer from the documents with citations (quotes, sources, offsets). When
         the documents do not say it, `abstained` is true, the answer says so, and `closest`
-        lists the passages that come nearest."""
+        lists the passages that come nearest. `filter` keeps to some documents."""
         try:
-            return await tools.ask(question)
+            return await tools.ask(question, filter.checked() if filter else None)
         except QAError as e:
             raise ToolError(str(e)) from None
 
@@ -260,9 +284,10 @@ def server_tools(srv: Any) -> Tools:
     from qa.assistant import Done
     from qa.server.answers import Busy
 
-    async def answer(question: str) -> tuple[Answer, str | None]:
+    async def answer(question: str, allowed: Filter | None = None
+                     ) -> tuple[Answer, str | None]:
         try:
-            events = srv.answer_events(srv.question(question))
+            events = srv.answer_events(srv.question(question), allowed=allowed)
         except Busy as e:
             raise QAError("the model is busy answering other questions; try again in "
                           f"{e.retry_after} s") from None

@@ -20,6 +20,7 @@ import numpy as np
 
 from qa.embedders import Embedder
 from qa.errors import IndexMismatchError
+from qa.filters import Filter
 from qa.stores.base import REBUILD_HINT, Store
 from qa.types import Hit
 
@@ -28,6 +29,12 @@ class Retriever(Protocol):
     """The ``k`` best chunks for a question, best first."""
 
     def retrieve(self, question: str, k: int) -> list[Hit]: ...
+
+
+class FilteringRetriever(Protocol):
+    """A retriever that can search only the documents a ``Filter`` allows."""
+
+    def retrieve(self, question: str, k: int, allowed: Filter | None = None) -> list[Hit]: ...
 
 
 def rrf_fuse(rankings: list[list[tuple[str, float]]], weights: list[float],
@@ -58,14 +65,17 @@ class HybridRetriever:
     last_query: tuple[str, np.ndarray] | None = None  # (question, its vector): evidence reuses it
     _dim_checked: bool = field(default=False, repr=False)
 
-    def retrieve(self, question: str, k: int) -> list[Hit]:
+    def retrieve(self, question: str, k: int, allowed: Filter | None = None) -> list[Hit]:
+        """The ``k`` best chunks, of the documents ``allowed`` allows (the store applies it)."""
         t0 = time.perf_counter()
         q = self.embedder.embed([question], "query")[0]
         self._check_dimension(len(q))
         self.last_query = (question, q)
         store = self.index
-        dense = store.search(q, self.candidates) if self.dense_weight > 0 else []
-        lexical = store.lexical_search(question, self.candidates) if self.lexical_weight > 0 else []
+        kw = {"allowed": allowed} if allowed else {}  # stores without filters still work
+        dense = store.search(q, self.candidates, **kw) if self.dense_weight > 0 else []
+        lexical = (store.lexical_search(question, self.candidates, **kw)
+                   if self.lexical_weight > 0 else [])
         lexical_weight = self.lexical_weight
         if self.adaptive and lexical:
             lexical_weight *= store.lexical_coverage(question)

@@ -328,6 +328,66 @@ class StoreContract:
             backend.open(self.config(chunk_words=40))
         assert backend.open(None).manifest["config"]["chunk_words"] == 12
 
+    # -- filters (qa.filters): applied inside the store, not by cutting a top-k ------------------
+    def filter_records(self) -> list[DocumentRecord]:
+        """Four documents in folders, with dates, one of them English, for the filter tests."""
+        from dataclasses import replace
+
+        emb = FakeEmbedder(dim=self.dim)
+        texts = {**{f"team-a/{s}": t for s, t in CONTRACT_TEXTS.items() if s != "c.txt"},
+                 "team-b/c.txt": CONTRACT_TEXTS["c.txt"],
+                 "team-b/en.txt": "Alibaba builds new data centres in Brazil. The cloud grew by "
+                                  "26 percent. Eddie Wu has led the group since 2023."}
+        dates = {"team-a/a.txt": "2025-08-14", "team-a/b.txt": "2025-09-23",
+                 "team-b/c.txt": "2025-10-02"}
+        return [make_record(replace(make_document(t, s), meta={"date": dates[s]}
+                                    if s in dates else {}), emb)
+                for s, t in texts.items()]
+
+    def test_a_filter_returns_only_the_allowed_document(self, backend: Any) -> None:
+        from qa.filters import Filter
+
+        recs = self.filter_records()
+        store = self.write(backend, recs)
+        b = recs[1]  # team-a/b.txt; the question is a's first chunk, so a scores higher
+        q = FakeEmbedder(dim=self.dim).embed([recs[0].chunks[0].text], "query")[0]
+        assert store.search(q, 1)[0][0] == recs[0].chunks[0].chunk_id
+        only_b = Filter(sources=("team-a/b.txt",))
+        n = len(b.chunks)
+        hits = store.search(q, n, only_b)
+        assert sorted(i for i, _ in hits) == sorted(c.chunk_id for c in b.chunks)  # k results
+        assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+        assert {u.doc_id for u, _ in store.search_sentences(q, 100, only_b)} == {b.document.doc_id}
+        assert len(store.search_sentences(q, 100, only_b)) == len(b.sentences)
+        assert store.lexical_search("Alibaba Rechenzentren", 5)  # a's words only ...
+        assert store.lexical_search("Alibaba Rechenzentren", 5, only_b) == []  # ... not in b
+        lexical = store.lexical_search("Modell Parameter", 5, only_b)
+        assert lexical and {store.chunks_by_id([i])[0].doc_id for i, _ in lexical} == {
+            b.document.doc_id}
+        assert store.search(q, 5, Filter(sources=("nothing-*.txt",))) == []
+
+    def test_filters_by_date_tag_glob_and_language(self, backend: Any) -> None:
+        from qa.filters import make_filter
+
+        recs = self.filter_records()
+        store = self.write(backend, recs)
+        q = FakeEmbedder(dim=self.dim).embed(["Alibaba Cloud Prozent"], "query")[0]
+        source = {r.document.doc_id: r.document.source for r in recs}
+
+        def found(**kw: Any) -> set[str]:
+            f = make_filter(**kw)
+            dense = {source[store.chunks_by_id([i])[0].doc_id] for i, _ in store.search(q, 50, f)}
+            sentences = {source[u.doc_id] for u, _ in store.search_sentences(q, 50, f)}
+            assert dense == sentences
+            return dense
+
+        assert found(date_from="2025-09-01") == {"team-a/b.txt", "team-b/c.txt"}  # no date: out
+        assert found(date_from="2025-09", date_to="2025-09") == {"team-a/b.txt"}
+        assert found(tags="team-b") == {"team-b/c.txt", "team-b/en.txt"}
+        assert found(sources=["*/a.txt", "en.txt"]) == {"team-a/a.txt", "team-b/en.txt"}
+        assert found(language="en") == {"team-b/en.txt"}
+        assert found(language="de", tags=["team-b"]) == {"team-b/c.txt"}
+
 
 def pytest_approx(x: float) -> Any:
     import pytest

@@ -142,6 +142,8 @@ class Answer:
     # the local model's probability that the cited passages state the reply (qa.grounding),
     # when Settings.verify_threshold turned the check on
     support_probability: float | None = None
+    # the filter the answer was restricted to (``qa.filters.Filter.to_dict``), when one was given
+    filter: dict[str, Any] | None = None
 
     def closest(self, k: int = 3, width: int = 200) -> list[dict[str, Any]]:
         """For an abstention, the first ``k`` passages the model read (articles in order of
@@ -195,4 +197,6 @@ class Answer:
             d["refusal_probability"] = round(self.refusal_probability, 4)
         if self.support_probability is not None:
             d["support_probability"] = round(self.support_probability, 4)
+        if self.filter:
+            d["filter"] = self.filter
         return d

@@ -32,6 +32,7 @@ from qa.assistant import Assistant, Done, Retrieved, Token, check_question
 from qa.documents import DocumentLibrary
 from qa.errors import InputError, QAError
 from qa.feedback import FEEDBACK_FILE, RecentAnswers, record_feedback
+from qa.filters import Filter, parse_filter
 from qa.server.answers import AnswerSlots, Busy, stream_events
 from qa.server.security import BodyLimit, KeyCheck, KeyGate
 from qa.telemetry import Metrics
@@ -59,6 +60,10 @@ class ServerConfig:
             raise QAError("request size limits must be positive")
 
 
+FILTER_HELP = ("only these documents: sources (globs), date_from, date_to (ISO dates; "
+               "documents without a date are left out), language (de/en), tags (folder names)")
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -73,12 +78,14 @@ class AskRequest(BaseModel):
     language: Literal["auto", "de", "en"] | None = None
     top_k: int | None = Field(None, ge=1, le=20, description="passages given to the model")
     stream: bool = Field(False, description="server-sent events: retrieved, token..., done")
+    filter: dict[str, Any] | None = Field(None, description=FILTER_HELP)
 
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str
     top_k: int | None = Field(None, ge=1, le=100)
+    filter: dict[str, Any] | None = Field(None, description=FILTER_HELP)
 
 
 class FeedbackRequest(BaseModel):
@@ -170,11 +177,13 @@ class Server:
 
     def answer_events(self, question: str, language: str | None = None,
                       top_k: int | None = None,
-                      history: list[tuple[str, str]] | None = None) -> AsyncIterator[Any]:
+                      history: list[tuple[str, str]] | None = None,
+                      allowed: Filter | None = None) -> AsyncIterator[Any]:
         """The pipeline's events for one question; raises ``Busy`` when no place is left."""
         ticket = self.slots.admit()
+        kw = {"allowed": allowed} if allowed else {}
         return stream_events(ticket, lambda: self._observed(self.assistant.events(
-            question, language=language, top_k=top_k, history=history or None)))
+            question, language=language, top_k=top_k, history=history or None, **kw)))
 
     def _observed(self, events: Iterator[Any]) -> Iterator[Any]:
         """``events``, with the final answer counted in the metrics."""
@@ -297,9 +306,10 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
         """The answer object of `qa ask --json`; with `stream: true` server-sent events
         `retrieved` (sources, before any token), `token`..., `done` (the answer)."""
         question = srv.question(body.question)
+        allowed = parse_filter(body.filter)
         history = [(t.question, t.answer) for t in body.history]
         language = body.language if body.language in ("de", "en") else None
-        events = srv.answer_events(question, language, body.top_k, history)
+        events = srv.answer_events(question, language, body.top_k, history, allowed)
         if body.stream:
             return StreamingResponse(ask_stream(events), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache",
@@ -331,10 +341,12 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
     def search(body: SearchRequest) -> dict[str, Any]:
         """Ranked passages with their scores: retrieval only, no model (milliseconds)."""
         t0 = time.perf_counter()
+        allowed = parse_filter(body.filter)
         hits = srv.assistant.retrieve(srv.question(body.question),
-                                      body.top_k or settings.top_k)
-        return {"question": body.question, "took_s": round(time.perf_counter() - t0, 4),
-                "hits": [{"rank": i, **jsonable(h)} for i, h in enumerate(hits, 1)]}
+                                      body.top_k or settings.top_k, allowed)
+        out = {"question": body.question, "took_s": round(time.perf_counter() - t0, 4),
+               "hits": [{"rank": i, **jsonable(h)} for i, h in enumerate(hits, 1)]}
+        return {**out, "filter": allowed.to_dict()} if allowed else out
 
     @app.post("/v1/feedback", tags=["answers"], status_code=201)
     def feedback(body: FeedbackRequest) -> dict[str, Any]:

@@ -18,6 +18,7 @@ answer alone.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -29,7 +30,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from qa.assistant import Done, Token
-from qa.errors import QAError
+from qa.errors import InputError, QAError
+from qa.filters import Filter, parse_filter
 from qa.types import CLOSEST_TITLE, Answer
 
 MODEL_ID = "qa"
@@ -54,6 +56,30 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     stream_options: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None  # {"qa_filter": "<a filter as JSON>"}: see below
+
+
+def metadata_filter(metadata: dict[str, Any] | None) -> Filter | None:
+    """The filter of a chat request: ``metadata.qa_filter``, a JSON object as a string (OpenAI's
+    ``metadata`` holds strings only; an object is taken too), with the keys of the REST API's
+    ``filter``. Other metadata keys are left alone.
+
+    >>> metadata_filter({"qa_filter": '{"sources": ["team-a/*"]}', "user": "x"}).sources
+    ('team-a/*',)
+    >>> metadata_filter({"qa_filter": "{oops"})
+    Traceback (most recent call last):
+    qa.errors.InputError: bad metadata.qa_filter: not a JSON object (Expecting property name enclosed in double quotes)
+    """
+    raw = (metadata or {}).get("qa_filter")
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError as e:
+            raise InputError(f"bad metadata.qa_filter: not a JSON object ({str(e).split(':')[0]})"
+                             ) from None
+    return parse_filter(raw)
 
 
 def split_conversation(messages: list[ChatMessage]) -> tuple[str, list[tuple[str, str]]]:
@@ -174,7 +200,11 @@ def add_openai_routes(app: FastAPI, srv: Any) -> None:
         except ValueError as e:
             return openai_error(422, str(e), "invalid_messages")
         question = srv.question(question)
-        events = srv.answer_events(question, history=history)
+        try:
+            allowed = metadata_filter(body.metadata)
+        except InputError as e:
+            return openai_error(422, str(e), "invalid_filter")
+        events = srv.answer_events(question, history=history, allowed=allowed)
         cid = f"chatcmpl-{uuid.uuid4().hex}"
         if body.stream:
             usage = bool((body.stream_options or {}).get("include_usage"))

@@ -27,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from qa.errors import IndexMismatchError
+from qa.filters import Filter
 from qa.types import Chunk, Document, Sentence
 
 REBUILD_HINT = "run `qa ingest --rebuild` to build it again from the articles"
@@ -92,12 +93,15 @@ class Store(Protocol):
         ``documents``: source -> ``{doc_id, sha256, title, chunks}``."""
         ...
 
-    def search(self, vector: np.ndarray, k: int) -> Ranked:
-        """The ``k`` chunks nearest to ``vector``: ``[(chunk_id, cosine)]``, best first."""
+    def search(self, vector: np.ndarray, k: int, allowed: Filter | None = None) -> Ranked:
+        """The ``k`` chunks nearest to ``vector``: ``[(chunk_id, cosine)]``, best first.
+        ``allowed``: only chunks of the documents the filter allows compete (resolved by the
+        store from document metadata, never by cutting a top-k afterwards)."""
         ...
 
-    def lexical_search(self, text: str, k: int) -> Ranked:
-        """The ``k`` best chunks for ``text`` by the lexical index (only scores above 0)."""
+    def lexical_search(self, text: str, k: int, allowed: Filter | None = None) -> Ranked:
+        """The ``k`` best chunks for ``text`` by the lexical index (only scores above 0), of
+        the documents ``allowed`` allows."""
         ...
 
     def lexical_coverage(self, text: str) -> float:
@@ -116,9 +120,11 @@ class Store(Protocol):
         """The chunks of one document in text order ([] for an unknown document)."""
         ...
 
-    def search_sentences(self, vector: np.ndarray, k: int) -> list[tuple[Sentence, float]]:
-        """The ``k`` sentences of the whole corpus nearest to ``vector``: ``[(sentence,
-        cosine)]``, best first (the sentence itself, since evidence needs its document)."""
+    def search_sentences(self, vector: np.ndarray, k: int,
+                         allowed: Filter | None = None) -> list[tuple[Sentence, float]]:
+        """The ``k`` sentences of the whole corpus (of the documents ``allowed`` allows)
+        nearest to ``vector``: ``[(sentence, cosine)]``, best first (the sentence itself, since
+        evidence needs its document)."""
         ...
 
     def sentences_of(self, doc_id: str) -> list[Sentence]:

@@ -67,8 +67,11 @@ class LexicalIndex:
             col[sc["indices"][s:e]] = sc["data"][s:e]
             self._dense[int(t)] = col
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        if self._size == 0:
+    def search(self, query: str, k: int,
+               rows: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best rows for ``query``; ``rows``: only these compete (a filter), the
+        scores of the others are masked before the top k is taken."""
+        if self._size == 0 or (rows is not None and not len(rows)):
             return []
         ids = self._tokenizer.tokenize([query], update_vocab=False, return_as="ids",
                                        show_progress=False)
@@ -76,6 +79,10 @@ class LexicalIndex:
             return []
         known = self._bm25.unique_token_ids_set
         scores = self._scores([t for t in ids[0] if t in known])
+        if rows is not None:
+            keep = np.zeros(self._size, dtype=bool)
+            keep[np.asarray(rows, dtype=np.int64)] = True
+            scores[~keep] = 0.0
         return top_k(scores, k)
 
     def _scores(self, token_ids: list[int]) -> np.ndarray:

@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import IndexMismatchError
+from qa.filters import Filter, allowed_ids
 from qa.stores.base import (
     REBUILD_HINT,
     DocumentRecord,
@@ -107,19 +108,24 @@ class FaissIndex:
         self._dense = None
         self._lexical = None
         self._sentence_index = None
+        self._doc_meta: list[tuple[str, str, dict[str, Any], range, range]] | None = None
+        self._languages: dict[str, str] = {}  # doc_id -> "de"/"en", detected when a filter asks
+        self._filtered: dict[Filter, tuple[np.ndarray, np.ndarray]] = {}
         self._loading = threading.Lock()  # a part is loaded once, whichever thread asks first
         fd = pin(directory)  # writers keep this version while this object lives
         if fd is not None:
             weakref.finalize(self, os.close, fd)
 
     # -- the Store protocol ---------------------------------------------------------------------
-    def search(self, vector: np.ndarray, k: int) -> Ranked:
-        hits = self.dense.search(vector, k)
+    def search(self, vector: np.ndarray, k: int, allowed: Filter | None = None) -> Ranked:
+        rows = self._allowed(allowed)
+        hits = self.dense.search(vector, k, rows=None if rows is None else rows[0])
         return list(zip(self.rows.chunk_ids([r for r, _ in hits]), (s for _, s in hits),
                         strict=True))
 
-    def lexical_search(self, text: str, k: int) -> Ranked:
-        hits = self.lexical.search(text, k)
+    def lexical_search(self, text: str, k: int, allowed: Filter | None = None) -> Ranked:
+        rows = self._allowed(allowed)
+        hits = self.lexical.search(text, k, rows=None if rows is None else rows[0])
         return list(zip(self.rows.chunk_ids([r for r, _ in hits]), (s for _, s in hits),
                         strict=True))
 
@@ -136,18 +142,23 @@ class FaissIndex:
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         return self.rows.chunks_of(doc_id)
 
-    def search_sentences(self, vector: np.ndarray, k: int) -> list[tuple[Sentence, float]]:
+    def search_sentences(self, vector: np.ndarray, k: int,
+                         allowed: Filter | None = None) -> list[tuple[Sentence, float]]:
         """Exact over every sentence up to ``SENTENCE_EXACT_MAX`` sentences (``sentences.faiss``,
         flat); above, exact over the sentences of the ``SENTENCE_CHUNKS`` chunks nearest to
-        ``vector`` (at most that many sentences are then found)."""
+        ``vector`` (at most that many sentences are then found). ``allowed``: only the
+        sentences of the documents the filter allows."""
+        subset = self._allowed(allowed)
         if k <= 0 or not len(self.sentences):
             return []
         if self.manifest.get("sentence_search", {}).get("kind") == "flat":
-            hits = self.sentence_index.search(vector, k)
+            hits = self.sentence_index.search(vector, k,
+                                              rows=None if subset is None else subset[1])
             rows = np.array([r for r, _ in hits], dtype=np.int64)
             sims = np.array([s for _, s in hits], dtype=np.float32)
         else:
-            near = self.dense.search(vector, max(SENTENCE_CHUNKS, k))
+            near = self.dense.search(vector, max(SENTENCE_CHUNKS, k),
+                                     rows=None if subset is None else subset[0])
             spans = self.rows.sentence_ranges([r for r, _ in near])
             rows = np.unique(np.concatenate([np.arange(lo, hi) for lo, hi in spans]
                                             or [np.zeros(0, dtype=np.int64)]))
@@ -173,6 +184,33 @@ class FaissIndex:
 
     def list_documents(self) -> list[Document]:
         return list(self.documents)
+
+    def _allowed(self, f: Filter | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """The chunk rows and sentence rows of the documents ``f`` allows (None: no filter),
+        resolved from the documents table; the table and each document's language are read
+        once per loaded version, the last filters' rows kept."""
+        if not f:
+            return None
+        with self._loading:
+            if (got := self._filtered.get(f)) is not None:
+                return got
+            if self._doc_meta is None:
+                self._doc_meta = self.rows.document_meta()
+            spans = {d[0]: (d[3], d[4]) for d in self._doc_meta}
+            ids = allowed_ids(f, ((d[0], d[1], d[2]) for d in self._doc_meta),
+                              self._language_of)
+            chunk_rows = np.fromiter((r for i in ids for r in spans[i][0]), dtype=np.int64)
+            sentence_rows = np.fromiter((r for i in ids for r in spans[i][1]), dtype=np.int64)
+            if len(self._filtered) >= 16:
+                self._filtered.pop(next(iter(self._filtered)))
+            self._filtered[f] = (chunk_rows, sentence_rows)
+            return chunk_rows, sentence_rows
+
+    def _language_of(self, doc_id: str) -> str:
+        if doc_id not in self._languages:
+            doc = self.rows.document(doc_id)
+            self._languages[doc_id] = _language_weight(doc)[0] if doc is not None else ""
+        return self._languages[doc_id]
 
     def records(self) -> Iterator[DocumentRecord]:
         """Every document with its chunks, sentences and vectors (to carry it into a new

@@ -297,6 +297,14 @@ class RowReader:
                                                      (_json_ints(rows),))}
         return [_at(got, r) for r in rows]
 
+    def document_meta(self) -> list[tuple[str, str, dict[str, Any], range, range]]:
+        """``(doc_id, source, meta, chunk rows, sentence rows)`` of every document, without
+        the texts (what a filter is resolved from)."""
+        return [(i, src, json.loads(meta), range(clo, chi), range(slo, shi))
+                for i, src, meta, clo, chi, slo, shi in self._all(
+                    "SELECT doc_id, source, meta, chunk_lo, chunk_hi, sentence_lo, sentence_hi "
+                    "FROM documents ORDER BY row")]
+
     def document_spans(self, batch: int = 256) -> Iterator[tuple[Document, range, range]]:
         """Every document in row order with its chunk rows and sentence rows, read a batch at a
         time (each batch a query of its own, so the caller may query in between)."""

@@ -26,6 +26,7 @@ HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96  # candidates kept while searching; raised to k when k is larger
 SMALL_BATCH = 16  # fewer queries than this are searched on one thread
 ADD_BLOCK = 65_536  # rows added to the index at a time while building
+SUBSET_EXACT_MAX = 20_000  # HNSW with a filter: up to this many allowed rows scored exactly
 
 
 class VectorIndex:
@@ -85,10 +86,48 @@ class VectorIndex:
         return {"kind": "hnsw", "M": int(h.nb_neighbors(1)),
                 "efConstruction": int(h.efConstruction), "efSearch": int(h.efSearch)}
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The ``k`` rows nearest to ``query``: ``[(row, cosine)]``, best first."""
+    def search(self, query: np.ndarray, k: int,
+               rows: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` rows nearest to ``query``: ``[(row, cosine)]``, best first. ``rows``: only
+        these rows compete (a filter): FAISS's id selection (``IDSelectorBatch``) on the flat
+        index, and on HNSW too above ``SUBSET_EXACT_MAX`` rows; below it they are scored
+        exactly, as a graph search that skips most nodes may stop short of ``k``.
+
+        >>> ix = VectorIndex.build(np.eye(3, dtype=np.float32))
+        >>> q = np.array([0.2, 1.0, 0.5], dtype=np.float32)
+        >>> [r for r, _ in ix.search(q, 3, rows=np.array([2, 0]))]
+        [2, 0]
+        """
+        if rows is not None:
+            return self._search_rows(query.reshape(-1), k, np.asarray(rows, dtype=np.int64))
         hits = self.search_many(query.reshape(1, -1), k)
         return hits[0] if hits else []
+
+    def _search_rows(self, query: np.ndarray, k: int, rows: np.ndarray) -> list[tuple[int, float]]:
+        if len(self) == 0 or k <= 0 or len(rows) == 0:
+            return []
+        import faiss
+
+        if self.kind == "hnsw" and len(rows) <= SUBSET_EXACT_MAX:
+            rows = np.unique(rows)
+            sims = self.vectors(rows) @ query.astype(np.float32)
+            order = np.lexsort((rows, -sims))[:k]
+            return [(int(rows[i]), float(sims[i])) for i in order]
+        sel = faiss.IDSelectorBatch(rows)
+        if self.kind == "hnsw":
+            params: Any = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+                sel=sel, efSearch=max(int(self.index.hnsw.efSearch), k))
+        else:
+            params = faiss.SearchParameters(sel=sel)  # type: ignore[call-arg]
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            scores, found = self.index.search(
+                np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32),
+                min(k, len(rows), len(self)), params=params)
+        finally:
+            faiss.omp_set_num_threads(threads)
+        return [(int(r), float(s)) for r, s in zip(found[0], scores[0], strict=True) if r >= 0]
 
     def search_many(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         """``search`` for each row of ``queries`` in one call (FAISS uses every core for it)."""

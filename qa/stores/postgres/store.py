@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from qa.errors import IndexMismatchError
+from qa.filters import Filter, glob_regex
 from qa.stores.base import Ranked
-from qa.stores.postgres.schema import LEXICAL_CONFIGS
+from qa.stores.postgres.schema import LEXICAL_CONFIGS, TS_CONFIGS
 from qa.types import Chunk, Document, Sentence
 
 if TYPE_CHECKING:
@@ -91,6 +92,49 @@ _LEXICAL_SQL = f"""
     GROUP BY m.chunk_id ORDER BY score DESC, m.chunk_id LIMIT %(k)s"""
 
 
+def filter_sql(f: Filter | None) -> tuple[str, dict[str, Any]]:
+    """A condition on a table with a ``doc_id`` column that keeps the rows of the documents
+    ``f`` allows (a subquery on ``{s}.documents``), and its parameters; ``TRUE`` for no filter.
+    A document's language is its ``ts_config`` (the Snowball stemmer of its detected language).
+
+    >>> filter_sql(None)
+    ('TRUE', {})
+    >>> sql, params = filter_sql(Filter(sources=("a/*",), date_from="2025-09-01", language="de"))
+    >>> params["f_sources"], params["f_from"], params["f_cfg"]
+    (['^a\\\\/.*$'], '2025-09-01', 'german')
+    """
+    if not f:
+        return "TRUE", {}
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    if f.sources:
+        regexes = [glob_regex(p) for p in f.sources]
+        regexes += ["(^|/)" + glob_regex(p, name_only=True)[1:] for p in f.sources if "/" not in p]
+        where.append("d.source ~ ANY(%(f_sources)s::text[])")
+        params["f_sources"] = regexes
+    if f.date_from or f.date_to:
+        where.append("coalesce(d.meta->>'date', '') ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'")
+    if f.date_from:
+        where.append("left(d.meta->>'date', 10) >= %(f_from)s")
+        params["f_from"] = f.date_from
+    if f.date_to:
+        where.append("left(d.meta->>'date', 10) <= %(f_to)s")
+        params["f_to"] = f.date_to
+    if f.language:
+        where.append("d.ts_config = %(f_cfg)s::regconfig")
+        params["f_cfg"] = TS_CONFIGS[f.language]
+    if f.tags:
+        where.append("""((string_to_array(d.source, '/'))[1:cardinality(string_to_array(d.source, '/')) - 1]
+                          && %(f_tags)s::text[]
+                        OR (jsonb_typeof(d.meta->'tags') = 'array' AND d.meta->'tags' ?| %(f_tags)s::text[])
+                        OR (jsonb_typeof(d.meta->'tags') = 'string'
+                            AND regexp_split_to_array(trim(d.meta->>'tags'), '\\s*,\\s*')
+                                && %(f_tags)s::text[]))""")
+        params["f_tags"] = list(f.tags)
+    return ("doc_id IN (SELECT d.doc_id FROM {s}.documents d WHERE " + " AND ".join(where)
+            + ")"), params
+
+
 class PostgresStore:
     """The reading side (``Store``): every call reads the latest committed state."""
 
@@ -124,37 +168,52 @@ class PostgresStore:
                 "documents": {src: {"doc_id": i, "sha256": h, "title": t, "chunks": n}
                               for src, i, h, t, n in docs}}
 
-    def _nearest(self, sql: str, vector: np.ndarray, k: int) -> list[tuple[Any, ...]]:
+    def _nearest(self, sql: str, vector: np.ndarray, k: int,
+                 extra: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Rows of ``sql`` (``{s}`` the schema, ``%(v)s`` the vector) nearest first."""
         if k <= 0:
             return []
         v = np.asarray(vector, dtype=np.float32).reshape(-1)
+        params = {"v": v, "k": k, **(extra or {})}
 
         def run(c: Any) -> list[tuple[Any, ...]]:
             query = sql.replace("{s}", self._s)
             if k <= EF_SEARCH:  # the connection's setting: HNSW returns at most ef_search rows
-                return c.execute(query, {"v": v, "k": k}).fetchall()
+                return c.execute(query, params).fetchall()
             with c.transaction():
                 if k > _MAX_EF_SEARCH:  # beyond HNSW's reach: an exact scan
                     c.execute("SET LOCAL enable_indexscan = off")
                 else:
                     c.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(k),))
-                return c.execute(query, {"v": v, "k": k}).fetchall()
+                return c.execute(query, params).fetchall()
 
         return self._reader.run(run)
 
-    def search(self, vector: np.ndarray, k: int) -> Ranked:
+    @staticmethod
+    def _order(allowed: Filter | None) -> str:
+        """The ``ORDER BY`` of a nearest search: the HNSW index's own operator, or with a filter
+        an expression the index cannot serve, so that PostgreSQL takes the allowed documents'
+        rows (by the ``doc_id`` index) and ranks them exactly. pgvector 0.6's HNSW filters
+        after its ``ef_search`` candidates and would return fewer than ``k`` rows; the price is
+        a scan of every allowed row, which is all rows for a filter that allows most of them."""
+        return "embedding <#> %(v)b" if not allowed else "(embedding <#> %(v)b) + 0"
+
+    def search(self, vector: np.ndarray, k: int, allowed: Filter | None = None) -> Ranked:
+        cond, params = filter_sql(allowed)
         rows = self._nearest("SELECT chunk_id, -(embedding <#> %(v)b) FROM {s}.chunks "
-                             "ORDER BY embedding <#> %(v)b LIMIT %(k)s", vector, k)
+                             f"WHERE {cond} ORDER BY {self._order(allowed)} LIMIT %(k)s",
+                             vector, k, params)
         return [(i, float(score)) for i, score in rows]
 
-    def search_sentences(self, vector: np.ndarray, k: int) -> list[tuple[Sentence, float]]:
+    def search_sentences(self, vector: np.ndarray, k: int,
+                         allowed: Filter | None = None) -> list[tuple[Sentence, float]]:
+        cond, params = filter_sql(allowed)
         rows = self._nearest("SELECT sentence_id, doc_id, start_offset, end_offset, "
-                             "-(embedding <#> %(v)b) FROM {s}.sentences "
-                             "ORDER BY embedding <#> %(v)b LIMIT %(k)s", vector, k)
+                             f"-(embedding <#> %(v)b) FROM {{s}}.sentences WHERE {cond} "
+                             f"ORDER BY {self._order(allowed)} LIMIT %(k)s", vector, k, params)
         return [(Sentence(*r[:4]), float(r[4])) for r in rows]
 
-    def lexical_search(self, text: str, k: int) -> Ranked:
+    def lexical_search(self, text: str, k: int, allowed: Filter | None = None) -> Ranked:
         """BM25 (k1 1.5, b 0.75, as ``bm25s``) of the chunks that have a word of ``text``, each
         word stemmed in its chunk's configuration (``ts_rank`` has no inverse document
         frequency and ranked worse: docs/postgres.md).
@@ -169,9 +228,12 @@ class PostgresStore:
         words = query_words(text)
         if not words or k <= 0:
             return []
-        rows = self._all(_LEXICAL_SQL, {"t": " ".join(words), "k": k,
-                                        "cfgs": list(LEXICAL_CONFIGS),
-                                        "budget": CANDIDATES, "cap": MAX_CANDIDATES})
+        cond, params = filter_sql(allowed)
+        sql = _LEXICAL_SQL if not allowed else _LEXICAL_SQL.replace(
+            "LIMIT %(cap)s) c", f"AND {cond} LIMIT %(cap)s) c")
+        rows = self._all(sql, {"t": " ".join(words), "k": k,
+                               "cfgs": list(LEXICAL_CONFIGS),
+                               "budget": CANDIDATES, "cap": MAX_CANDIDATES, **params})
         return [(i, float(score)) for i, score in rows if score > 0]
 
     def lexical_coverage(self, text: str) -> float:
