@@ -222,15 +222,24 @@ class Baseline:
 
     def __init__(self, corpus_dir: Path, embed_model: BaseEmbedding, llm: CustomLLM,
                  count_tokens: Callable[[str], int] = approx_tokens,
-                 similarity_top_k: int | None = None) -> None:
+                 similarity_top_k: int | None = None, reader: str = "llama-index") -> None:
         self.corpus_dir = Path(corpus_dir)
         self.llm = llm
         self.count_tokens = count_tokens
-        docs = SimpleDirectoryReader(str(self.corpus_dir)).load_data()
+        self.reader = reader
+        loaded = load_corpus([self.corpus_dir]).documents
+        self.cleaned = {d.source: d.text for d in loaded}
+        if reader == "qa":  # the text qa extracts, in llama-index Documents (as a reader would)
+            from llama_index.core import Document as LIDocument
+
+            docs = [LIDocument(text=d.text, metadata={
+                "file_path": str((self.corpus_dir / d.source).resolve()),
+                "file_name": Path(d.source).name}) for d in loaded]
+        else:
+            docs = SimpleDirectoryReader(str(self.corpus_dir)).load_data()
         self.index = VectorStoreIndex.from_documents(docs, embed_model=embed_model)
         kwargs = {} if similarity_top_k is None else {"similarity_top_k": similarity_top_k}
         self.engine = self.index.as_query_engine(llm=llm, **kwargs)
-        self.cleaned = {d.source: d.text for d in load_corpus([self.corpus_dir]).documents}
 
     def source_of(self, node: Any) -> str:
         md = node.metadata
@@ -316,8 +325,9 @@ def run_baseline(baseline: Baseline, settings: Settings, gold: list[dict[str, An
     engine = baseline.engine
     synth = engine._response_synthesizer  # noqa: SLF001 - describing, not changing it
     report["baseline"] = {
-        "pipeline": "llama-index starter: SimpleDirectoryReader -> VectorStoreIndex -> "
-                    "as_query_engine (defaults)",
+        "pipeline": ("llama-index starter: SimpleDirectoryReader" if baseline.reader != "qa"
+                     else "llama-index starter on qa's extracted text (Document per file)")
+                    + " -> VectorStoreIndex -> as_query_engine (defaults)",
         "llama_index_core": version("llama-index-core"),
         "splitter": "SentenceSplitter chunk_size=1024 chunk_overlap=200 (default)",
         "similarity_top_k": engine.retriever.similarity_top_k,
@@ -338,7 +348,7 @@ def run_baseline(baseline: Baseline, settings: Settings, gold: list[dict[str, An
 
 
 def build(settings: Settings, retrieval_only: bool = False,
-          similarity_top_k: int | None = None) -> Baseline:
+          similarity_top_k: int | None = None, reader: str = "llama-index") -> Baseline:
     """The real baseline: our embedding model and (unless retrieval-only) our GGUF model."""
     from qa.assistant import make_embedder
     from qa.generators.llamacpp import LocalGenerator
@@ -350,7 +360,7 @@ def build(settings: Settings, retrieval_only: bool = False,
                 num_output=settings.max_answer_tokens, temperature=settings.temperature)
     baseline = Baseline(settings.corpus_dir, embed, llm, count_tokens=generator.count_tokens
                         if not retrieval_only else approx_tokens,
-                        similarity_top_k=similarity_top_k)
+                        similarity_top_k=similarity_top_k, reader=reader)
     if not retrieval_only:
         _ = generator.llm  # load the model now, not inside the first question's timing
     return baseline
@@ -373,6 +383,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="a corpus of `qa eval --corpus` (its documents and gold set; "
                    "the report is named after it)")
     p.add_argument("--split", choices=["tune", "test"], help="only this half of the gold set")
+    p.add_argument("--reader", choices=["llama-index", "qa"], default="llama-index",
+                   help="who reads the files: SimpleDirectoryReader (the tutorial's; saved web "
+                   "pages go in as raw HTML) or qa's extraction (generous to the starter: "
+                   "the report is named -qa-reader)")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -394,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise QAError(f"unknown question id(s): {', '.join(missing)}")
             gold = [g for g in gold if g["id"] in set(wanted)]
         gold = gold[: args.limit]
-        baseline = build(settings, args.retrieval_only, args.similarity_top_k)
+        baseline = build(settings, args.retrieval_only, args.similarity_top_k, args.reader)
 
         def progress(i: int, n: int, qid: str) -> None:
             print(f"\r[{i}/{n}] {qid}", end="", file=sys.stderr, flush=True)
@@ -408,6 +422,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     else settings.llm.replace("/", "_"))
     if args.similarity_top_k is not None:
         name += f"-k{args.similarity_top_k}"
+    if args.reader == "qa":
+        name += "-qa-reader"
     if args.eval_corpus:
         name += f"-{args.eval_corpus}"
     if args.split:

@@ -431,7 +431,9 @@ def starter_reports(out_dir: Path, names: Sequence[str]) -> dict[str, dict[str, 
         if paths:
             r = json.loads(paths[-1].read_text(encoding="utf-8"))
             split = paths[-1].stem.rsplit("-", 1)[-1]
-            label = f"{name} (starter{', ' + split if split in ('tune', 'test') else ''})"
+            reader = ", qa's text" if "-qa-reader-" in paths[-1].stem else ""
+            label = (f"{name} (starter{reader}"
+                     f"{', ' + split if split in ('tune', 'test') else ''})")
             found[label] = r
     return found
 

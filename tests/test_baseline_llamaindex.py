@@ -217,3 +217,23 @@ def test_adapters_route_kinds_and_stream() -> None:
     assert [r.delta for r in llm.stream_complete("Frage?")] == ["eins ", "zwei ", "drei"]
     assert llm.calls[0]["prompt"] == "Frage?" and llm.calls[0]["first_token"] is not None
     assert llm.metadata.context_window == 4096 and not llm.metadata.is_chat_model
+
+
+def test_the_starter_can_read_with_qas_extraction(corpus: Path, tmp_path: Path) -> None:
+    """``--reader qa``: the starter's index holds qa's extracted text (a saved web page goes in
+    without its markup), one Document per file, and every chunk maps back into it."""
+    (corpus / "seite.html").write_text(
+        "<html><head><title>Seite</title><script>var tracking = 1;</script></head><body>"
+        "<nav>Menü Startseite Impressum</nav><article><h1>Der Hafen</h1><p>Im Kieler Hafen "
+        "legten 2025 genau 271 Kreuzfahrtschiffe an. Das ist ein Rekord für die Stadt.</p>"
+        "</article></body></html>", encoding="utf-8")
+    baseline = bl.Baseline(corpus, bl.QAEmbedding(FakeEmbedder(dim=256)),
+                           bl.QALLM(FakeGenerator(), num_output=64), reader="qa")
+    nodes = list(baseline.index.docstore.docs.values())
+    page = [n for n in nodes if n.metadata["file_name"] == "seite.html"]
+    assert page and all("tracking" not in n.get_content() and "<" not in n.get_content()
+                        for n in page)
+    assert "271 Kreuzfahrtschiffe" in " ".join(n.get_content() for n in page)
+    assert {n.metadata["file_name"] for n in nodes} == set(baseline.cleaned)
+    for n in nodes:
+        assert baseline.span_of(n) is not None
