@@ -56,6 +56,16 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def document_id(source: str, text: str) -> str:
+    """A document's id: its source and its cleaned text, hashed. Identical text under two
+    names is two documents; a changed text under one name is a new version of it.
+
+    >>> document_id("a.txt", "Text") != document_id("b.txt", "Text")
+    True
+    """
+    return sha256_bytes(source.encode("utf-8") + b"\0" + text.encode("utf-8"))
+
+
 def clean_text(text: str, dropped: list[Dropped] | None = None) -> str:
     """Normalise whitespace and drop furniture lines (``qa.cleaning``); never rewrites words.
     Dropped lines are appended to ``dropped`` when a list is given.
@@ -328,7 +338,8 @@ def load_file(path: Path, source: str | None = None,
     if len(text.split()) < 3:
         raise ValueError("no article text after cleaning (empty or only markup)")
     title = (title or find_title(text)).strip()
-    return Document(doc_id=sha256_bytes(text.encode("utf-8")), source=source or path.name,
+    source = source or path.name
+    return Document(doc_id=document_id(source, text), source=source,
                     title=title, text=text, sha256=sha256_bytes(data),
                     meta={"bytes": size, "format": suffix.lstrip("."),
                           "date": find_date(text, meta_date),

@@ -14,8 +14,8 @@ Tables: ``documents`` (text, metadata, its chunk and sentence row ranges), ``chu
 offsets, sentence range; source and title only where they differ from the document's),
 ``sentences`` (offsets), ``terms`` (evidence term -> number of sentences containing it, counted
 at write time, so opening a version scans nothing). Ids are indexed, not unique: when two
-documents share a content hash, a lookup by id gives the later one, as the dictionaries of the
-earlier in-memory store did.
+documents share an id (indexes of hand-made records; ingest makes one id per source), a lookup by
+id gives the later one, as the dictionaries of the earlier in-memory store did.
 
 The file is written once into the version's temporary folder without a journal (a crash leaves
 only that folder, which the next writer removes) and read with ``immutable=1``: a version never
