@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 
 import pytest
 
@@ -67,3 +68,60 @@ def test_an_index_keyed_by_text_alone_asks_for_a_rebuild(settings: Settings) -> 
     report, _ = ingest(settings, embedder=FakeEmbedder())  # qa ingest rebuilds it
     assert report.wrote and len(report.added) == 5
     Assistant.load(settings, embedder=FakeEmbedder(), generator=FakeGenerator())
+
+
+# -- 2: an upload during an ingest of the same folder ------------------------------------------
+
+def _upload(settings: Settings, name: str, text: str) -> threading.Thread:
+    """``DocumentLibrary.add`` of one new file in a thread of its own (as the server runs it)."""
+    from qa.documents import DocumentLibrary
+
+    src = settings.data_dir / "uploads" / name
+    src.parent.mkdir(parents=True, exist_ok=True)
+    src.write_text(text)
+    lib = DocumentLibrary(settings, embedder=FakeEmbedder())
+    thread = threading.Thread(target=lib.add, args=([src],))
+    thread.start()
+    return thread
+
+
+def test_an_upload_during_an_ingest_keeps_the_ingests_documents(settings: Settings) -> None:
+    ingest(settings, embedder=FakeEmbedder())
+    (settings.corpus_dir / "neu.txt").write_text("Alibaba eröffnet ein Rechenzentrum in Island. "
+                                                  "Es kostet zwei Milliarden Yuan.")
+    started: list[threading.Thread] = []
+
+    class UploadWhileEmbedding(FakeEmbedder):
+        def embed(self, texts, kind):  # type: ignore[no-untyped-def]
+            if not started:  # the ingest holds the writer lock and embeds: upload now
+                started.append(_upload(settings, "upload.txt", "Ein hochgeladener Artikel über "
+                                       "Chips aus Hangzhou."))
+                started[0].join(timeout=2)
+            return super().embed(texts, kind)
+
+    report, _ = ingest(settings, embedder=UploadWhileEmbedding())
+    assert report.added == ["neu.txt"]
+    started[0].join(timeout=30)
+    sources = {d.source for d in load_index(settings.index_dir).documents}
+    assert {"neu.txt", "upload.txt"} <= sources and len(sources) == 7
+
+
+def test_an_ingest_started_during_an_upload_keeps_the_upload(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import qa.assistant
+
+    ingest(settings, embedder=FakeEmbedder())
+    read_folder = qa.assistant.load_corpus
+    started: list[threading.Thread] = []
+
+    def folder_then_upload(*args, **kw):  # type: ignore[no-untyped-def]
+        loaded = read_folder(*args, **kw)
+        started.append(_upload(settings, "upload.txt", "Ein hochgeladener Artikel über Chips "
+                               "aus Hangzhou."))
+        started[0].join(timeout=2)  # the upload finishes here unless it waits for the ingest
+        return loaded
+
+    monkeypatch.setattr(qa.assistant, "load_corpus", folder_then_upload)
+    ingest(settings, embedder=FakeEmbedder())
+    started[0].join(timeout=30)
+    assert "upload.txt" in {d.source for d in load_index(settings.index_dir).documents}
