@@ -125,3 +125,45 @@ def test_an_ingest_started_during_an_upload_keeps_the_upload(
     ingest(settings, embedder=FakeEmbedder())
     started[0].join(timeout=30)
     assert "upload.txt" in {d.source for d in load_index(settings.index_dir).documents}
+
+
+# -- 3: the database password is never printed -------------------------------------------------
+
+PASSWORD_FORMS = [
+    "host=127.0.0.1 port=1 user=qa password=s3cret dbname=qa connect_timeout=2",
+    "host=127.0.0.1 port=1 password='s3 cret' connect_timeout=2",
+    "qa:s3cret@127.0.0.1:1/qa",  # a URL without its scheme
+    "postgresql://qa:s3 cret@127.0.0.1:1/qa?connect_timeout=2",  # a space in the password
+    "postgresql://qa:s3cret@[::1:1/qa?connect_timeout=2",  # an unterminated IPv6 host
+    "postgresql://qa:s3cret@127.0.0.1:1/qa?connect_timeout=2",
+]
+
+
+@pytest.mark.parametrize("url", PASSWORD_FORMS)
+def test_no_message_shows_the_database_password(url: str) -> None:
+    pytest.importorskip("psycopg")
+    from qa.errors import StoreUnavailableError
+    from qa.stores.postgres import PostgresBackend
+
+    backend = PostgresBackend.at(url)
+    messages = [repr(backend), backend.where]
+    for call in (backend.exists, backend.open):
+        with pytest.raises(StoreUnavailableError) as e:
+            call()
+        messages.append(str(e.value))
+        assert e.value.__cause__ is None  # libpq's own message quotes the string
+    for m in messages:
+        assert "s3cret" not in m and "s3 cret" not in m and "\n" not in m, m
+    assert "cannot be reached" in messages[-1] or "not a valid" in messages[-1]
+
+
+@pytest.mark.parametrize("url", PASSWORD_FORMS[:3])
+def test_qa_serve_does_not_print_the_database_password(
+        url: str, settings: Settings, fake_models: FakeGenerator,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("psycopg")
+    monkeypatch.setenv("QA_DATABASE_URL", url)
+    code = main(["serve", "--store", "postgres", "--port", "1", *_ix(settings)])
+    out = capsys.readouterr()
+    assert code != 0 and "s3cret" not in out.err + out.out and "s3 cret" not in out.err + out.out
+    assert len(out.err.strip().splitlines()) == 1, out.err
