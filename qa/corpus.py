@@ -73,7 +73,8 @@ def clean_text(text: str, dropped: list[Dropped] | None = None) -> str:
     >>> clean_text("Foto: dpa\\r\\nAlibaba  wächst.   \\n\\n\\n\\n·\\nEnde")
     'Alibaba  wächst.\\n\\nEnde'
     """
-    text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
+    # NUL: PDF and HTML extraction can yield it, and PostgreSQL text cannot hold it
+    text = unicodedata.normalize("NFC", text.replace("\x00", "")).translate(_ZERO_WIDTH)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     lines = [ln.rstrip() for ln in text.split("\n")]
     kept: list[str] = []
@@ -150,8 +151,9 @@ def _decode(data: bytes, name: str) -> str:
             raise ValueError("binary content (NUL bytes), not text")
         log.info("%s read as %s", name, wide.upper())
         return text
-    if b"\x00" in data[:8192]:
-        raise ValueError("binary content (NUL bytes), not text")
+    nul = data.find(b"\x00")  # anywhere, not only in the first 8 KB: no store can hold it
+    if nul >= 0:
+        raise ValueError(f"binary content (NUL byte at offset {nul:,}), not text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

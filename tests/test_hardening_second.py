@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -167,3 +168,23 @@ def test_qa_serve_does_not_print_the_database_password(
     out = capsys.readouterr()
     assert code != 0 and "s3cret" not in out.err + out.out and "s3 cret" not in out.err + out.out
     assert len(out.err.strip().splitlines()) == 1, out.err
+
+
+# -- 4: a NUL byte after the first 8 KB --------------------------------------------------------
+
+def _nul_after_8kb(folder: Path) -> Path:
+    path = folder / "nul.txt"
+    path.write_bytes(("Ein Satz über Rechenzentren in Hangzhou. " * 300).encode()
+                     + b"\x00" + b" Danach geht der Text weiter.")
+    return path
+
+
+def test_a_nul_byte_after_8kb_skips_the_file_with_its_reason(settings: Settings) -> None:
+    from qa.corpus import clean_text, load_corpus
+
+    _nul_after_8kb(settings.corpus_dir)
+    loaded = load_corpus([settings.corpus_dir])
+    assert [s.reason for s in loaded.skipped if s.path.endswith("nul.txt")] == [
+        "binary content (NUL byte at offset 12,600), not text"]
+    assert len(loaded.documents) == 5  # the rest goes in
+    assert "\x00" not in clean_text("Aus einem PDF:\x00 ein Satz mit NUL.")

@@ -418,3 +418,22 @@ def test_a_database_that_goes_down_under_the_pool_is_one_clear_line(tmp_path: Pa
             assert "\n" not in message and "cannot be reached" in message
     finally:
         backend.close()
+
+
+def test_a_file_with_a_nul_byte_after_8kb_does_not_stop_the_ingest(
+        backend: PostgresBackend, tmp_path: Path) -> None:
+    """Issue 24, defect 4: PostgreSQL text cannot hold NUL; the file is skipped with its
+    reason and the other articles go in."""
+    import shutil
+
+    from qa.assistant import ingest
+    from qa.config import Settings
+
+    corpus = tmp_path / "articles"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "data" / "articles", corpus)
+    (corpus / "nul.txt").write_bytes(b"Ein Satz \xc3\xbcber Rechenzentren. " * 400 + b"\x00 Ende.")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path,
+                        embed_model="fake-embedder")
+    report, skipped = ingest(settings, embedder=FakeEmbedder(), store=backend)
+    assert len(skipped) == 1 and skipped[0].path.endswith("nul.txt") and "NUL byte" in str(skipped[0])
+    assert len(report.added) == 5 and report.wrote
