@@ -188,3 +188,22 @@ def test_a_nul_byte_after_8kb_skips_the_file_with_its_reason(settings: Settings)
         "binary content (NUL byte at offset 12,600), not text"]
     assert len(loaded.documents) == 5  # the rest goes in
     assert "\x00" not in clean_text("Aus einem PDF:\x00 ein Satz mit NUL.")
+
+
+# -- 12: no bm25s debug lines ------------------------------------------------------------------
+
+def test_no_bm25s_debug_line_on_ingest_or_upload(settings: Settings,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from qa.documents import DocumentLibrary
+
+    caplog.set_level(logging.WARNING)  # the application's choice, as qa serve or a script sets it
+    caplog.handler.setLevel(logging.NOTSET)  # a handler that shows what loggers let through
+    logging.getLogger("bm25s").setLevel(logging.DEBUG)  # what importing bm25s does
+    ingest(settings, embedder=FakeEmbedder())
+    upload = settings.data_dir / "neu.txt"
+    upload.parent.mkdir(parents=True, exist_ok=True)
+    upload.write_text("Ein neuer Artikel über Rechenzentren in Island.")
+    assert DocumentLibrary(settings, embedder=FakeEmbedder()).add([upload]).ok
+    assert "Building index" not in caplog.text and "bm25s" not in caplog.text
