@@ -186,7 +186,11 @@ def _output(path: str) -> tuple[Any, Callable[[bool], None]]:
     import os
     import tempfile
 
+    from qa.errors import InputError
+
     target = os.path.abspath(path)
+    if os.path.isdir(target):
+        raise InputError(f"--out {path} is a folder; give the name of a file to write")
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
                                dir=os.path.dirname(target))
     umask = os.umask(0)
@@ -209,18 +213,22 @@ def _output(path: str) -> tuple[Any, Callable[[bool], None]]:
 
 
 def cmd_answer(args: argparse.Namespace) -> int:
+    import io
+
     from qa.errors import InputError
 
-    questions = open(args.questions, encoding="utf-8")  # noqa: SIM115 - closed below
+    with open(args.questions, "rb") as f:  # small; checked before any model work
+        raw = f.read()
     try:
-        assistant = _load(args)
-    except BaseException:
-        questions.close()
-        raise
-    out, finish = _output(args.out)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{args.questions}: not UTF-8 text ({e.reason} at byte {e.start:,}); "
+                         "save it as UTF-8") from None
+    out, finish = _output(args.out)  # a wrong --out is refused before the model is loaded
     n, ok = 0, False
     try:
-        with questions as f:
+        assistant = _load(args)
+        with io.StringIO(text) as f:
             for lineno, line in enumerate(f, 1):
                 if not line.strip():
                     continue

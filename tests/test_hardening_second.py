@@ -207,3 +207,35 @@ def test_no_bm25s_debug_line_on_ingest_or_upload(settings: Settings,
     upload.write_text("Ein neuer Artikel über Rechenzentren in Island.")
     assert DocumentLibrary(settings, embedder=FakeEmbedder()).add([upload]).ok
     assert "Building index" not in caplog.text and "bm25s" not in caplog.text
+
+
+# -- 6, 7: qa answer refuses bad input before any model work -----------------------------------
+
+def test_answer_with_a_questions_file_that_is_not_utf8_is_one_line(
+        settings: Settings, fake_models: FakeGenerator, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    ingest(settings, embedder=FakeEmbedder())
+    q = tmp_path / "q.jsonl"
+    q.write_bytes(json.dumps({"id": "1", "question": "Wer baut Rechenzentren?"}).encode()
+                  + b"\n" + '{"id": "2", "question": "Wie groß ist München?"}'.encode("latin-1"))
+    out = tmp_path / "a.jsonl"
+    assert main(["answer", "--questions", str(q), "--out", str(out), *_ix(settings)]) == 2
+    err = capsys.readouterr().err
+    assert "not UTF-8 text" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+    assert fake_models.history == []
+
+
+def test_answer_out_naming_a_folder_is_refused_before_any_answer(
+        settings: Settings, fake_models: FakeGenerator, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    ingest(settings, embedder=FakeEmbedder())
+    q = tmp_path / "q.jsonl"
+    q.write_text(json.dumps({"id": "1", "question": "Wer baut Rechenzentren?"}) + "\n")
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    assert main(["answer", "--questions", str(q), "--out", str(folder), *_ix(settings)]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and len(err.strip().splitlines()) == 1
+    assert fake_models.history == [] and list(folder.iterdir()) == []
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
