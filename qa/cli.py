@@ -268,7 +268,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                           api_keys=tuple(args.api_key or ()) + keys_from_env(),
                           local_changes_without_key=args.no_auth_for_local_changes,
                           concurrency=args.concurrency, queue_size=args.queue_size,
-                          max_request_bytes=args.max_request_bytes)
+                          max_request_bytes=args.max_request_bytes,
+                          allowed_hosts=tuple(args.allowed_host or ()))
     serve(_settings(args), config, ui=args.ui)
     return 0
 
@@ -329,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "the variable)")
     s.add_argument("--no-auth-for-local-changes", action="store_true",
                    help="on 127.0.0.1: add/delete/rebuild documents without a key")
+    s.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="on 127.0.0.1: a Host name to answer besides localhost (a reverse "
+                   "proxy's); other names are refused against DNS rebinding")
     s.add_argument("--queue-size", type=int, default=8,
                    help="answers waiting for the model before 503 (default: 8)")
     s.add_argument("--concurrency", type=int, default=None,

@@ -24,7 +24,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from qa.assistant import Done, Token
 from qa.errors import QAError
@@ -50,7 +50,7 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")  # temperature, top_p, user, ...: accepted, unused
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
+    stream: StrictBool = False  # "yes" or 1 is not a boolean
     stream_options: dict[str, Any] | None = None
 
 
