@@ -239,3 +239,97 @@ def test_answer_out_naming_a_folder_is_refused_before_any_answer(
     assert "is a folder" in err and len(err.strip().splitlines()) == 1
     assert fake_models.history == [] and list(folder.iterdir()) == []
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+# -- 8: index damage outside the one-line rule -------------------------------------------------
+
+def _sql(statement: str):  # noqa: ANN202 - a damage function running SQL on rows.sqlite
+    def damage(version: Path) -> None:
+        import sqlite3
+
+        con = sqlite3.connect(version / "rows.sqlite")
+        con.execute(statement)
+        con.commit()
+        con.close()
+    return damage
+
+
+def _manifest(change):  # noqa: ANN001, ANN202 - a damage function rewriting manifest.json
+    def damage(version: Path) -> None:
+        path = version / "manifest.json"
+        path.write_text(json.dumps(change(json.loads(path.read_text()))))
+    return damage
+
+
+def _reseal(version: Path) -> None:
+    """Make the checksums match the damaged files again (damage the checksums cannot see)."""
+    from qa.stores.versions import digest
+
+    manifest = json.loads((version / "manifest.json").read_text())
+    for name, entry in manifest.get("files", {}).items():
+        entry.update(bytes=(version / name).stat().st_size, sha256=digest(version / name))
+    (version / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _without(*keys: str):  # noqa: ANN202
+    return _manifest(lambda m: {k: v for k, v in m.items() if k not in keys})
+
+
+ROW_DAMAGE = {
+    "first document row deleted": _sql("DELETE FROM documents WHERE row = 0"),
+    "a chunk row deleted": _sql("DELETE FROM chunks WHERE row = 3"),
+    "chunk text a blob": _sql("UPDATE chunks SET text = x'ff00ff'"),
+    "chunk offsets garbled": _sql("UPDATE chunks SET start_offset = 'abc', end_offset = -7"),
+    "document metadata garbled": _sql("UPDATE documents SET meta = '{not json'"),
+    "sentence offsets garbled": _sql("UPDATE sentences SET end_offset = 'x'"),
+    "chunks of no document": _sql("UPDATE chunks SET doc_row = 999"),
+    "term counts garbled": _sql("UPDATE terms SET df = 'x'"),
+}
+MANIFEST_DAMAGE = {
+    "manifest without dim": _without("dim"),
+    "manifest without config": _without("config"),
+    "manifest a list": _manifest(lambda m: [m]),
+    "manifest a number": _manifest(lambda m: 3),
+}
+
+
+@pytest.mark.parametrize("sealed", [False, True], ids=["unsealed", "resealed"])
+@pytest.mark.parametrize("damage", list(ROW_DAMAGE) + list(MANIFEST_DAMAGE))
+def test_garbled_rows_and_manifests_are_the_corrupt_index_line(
+        settings: Settings, fake_models: FakeGenerator, capsys: pytest.CaptureFixture[str],
+        damage: str, sealed: bool) -> None:
+    ingest(settings, embedder=FakeEmbedder())
+    version = current_version(settings.index_dir)
+    assert version is not None
+    if not sealed:
+        _manifest(lambda m: {k: v for k, v in m.items() if k != "files"})(version)
+    {**ROW_DAMAGE, **MANIFEST_DAMAGE}[damage](version)
+    if sealed and damage in ROW_DAMAGE:
+        _reseal(version)
+    capsys.readouterr()
+    code = main(["ask", "Wie viel investiert Alibaba in KI?", *_ix(settings)])
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err
+    assert code == 2 or "corrupt" in out.out + out.err, (code, out)
+    message = [line for line in (out.out + out.err).splitlines() if "corrupt" in line]
+    assert message and "--rebuild" in message[0] and len(message[0]) < 400
+
+
+def test_a_current_that_is_a_folder_or_huge_is_one_short_line_and_no_rebuild(
+        settings: Settings, fake_models: FakeGenerator,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    ingest(settings, embedder=FakeEmbedder())
+    current = settings.index_dir / "CURRENT"
+    current.unlink()
+    current.mkdir()
+    for command in (["ask", "Wer investiert?"], ["ingest", "--corpus-dir",
+                                                 str(settings.corpus_dir)]):
+        assert main([*command, *_ix(settings)]) == 2
+        err = capsys.readouterr().err
+        assert "corrupt (CURRENT is unreadable" in err and len(err.strip().splitlines()) == 1
+    assert len(list(settings.index_dir.glob("v-*"))) == 1  # nothing was rebuilt
+    current.rmdir()
+    current.write_bytes(b"v-" + b"x" * 5_000_000)
+    assert main(["ask", "Wer investiert?", *_ix(settings)]) == 2
+    err = capsys.readouterr().err
+    assert "corrupt (CURRENT is unreadable" in err and len(err) < 400

@@ -146,6 +146,9 @@ def prune(index_dir: Path, keep: int = 2) -> None:
             os.close(fd)
 
 
+MAX_POINTER_BYTES = 256  # CURRENT holds one version folder's name
+
+
 def current_version(index_dir: Path) -> Path | None:
     """The active version folder, or None when there is no index at all (no ``CURRENT``).
 
@@ -153,13 +156,20 @@ def current_version(index_dir: Path) -> Path | None:
     (``IndexMismatchError``), not a missing one: rebuilding the whole index silently from the
     corpus would hide the damage and can take long."""
     pointer = index_dir / "CURRENT"
-    if not pointer.is_file():
+    if not pointer.exists() and not pointer.is_symlink():
         return None
     try:
-        name = pointer.read_bytes().decode("utf-8").strip()
-    except (OSError, UnicodeDecodeError) as e:
+        if not pointer.is_file():  # a folder, a dangling link, a device
+            raise OSError("not a file")
+        with open(pointer, "rb") as f:
+            raw = f.read(MAX_POINTER_BYTES + 1)
+        if len(raw) > MAX_POINTER_BYTES:
+            raise ValueError(f"more than {MAX_POINTER_BYTES} bytes, not a version name")
+        name = raw.decode("utf-8").strip()
+    except (OSError, ValueError) as e:  # UnicodeDecodeError is a ValueError
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         raise IndexMismatchError(f"index in {index_dir}/ is corrupt (CURRENT is unreadable: "
-                                 f"{e}); {REBUILD_HINT}") from e
+                                 f"{why[:200]}); {REBUILD_HINT}") from e
     version = index_dir / name
     if not name.startswith("v-") or "/" in name or not version.is_dir():
         shown = name if len(name) <= 80 and name.isprintable() else repr(name[:80])
