@@ -333,3 +333,22 @@ def test_a_current_that_is_a_folder_or_huge_is_one_short_line_and_no_rebuild(
     assert main(["ask", "Wer investiert?", *_ix(settings)]) == 2
     err = capsys.readouterr().err
     assert "corrupt (CURRENT is unreadable" in err and len(err) < 400
+
+
+# -- 11: qa serve stopped with SIGTERM runs its exit handlers ----------------------------------
+
+def test_sigterm_ends_qa_serve_through_its_exit_handlers(tmp_path: Path) -> None:
+    """What pgserver's exit handler needs (it takes the process off the embedded PostgreSQL's
+    list of users); uvicorn re-raises SIGTERM after its graceful shutdown."""
+    import os
+    import subprocess
+    import sys
+
+    marker = tmp_path / "exit-handlers-ran"
+    script = ("import atexit, os, pathlib, signal, sys; "
+              "from qa.server import _exit_cleanly_on_sigterm; "
+              "atexit.register(lambda: pathlib.Path(sys.argv[1]).write_text('ok')); "
+              "_exit_cleanly_on_sigterm(); signal.raise_signal(signal.SIGTERM)")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run([sys.executable, "-c", script, str(marker)], env=env, timeout=60)
+    assert done.returncode == 128 + 15 and marker.read_text() == "ok"

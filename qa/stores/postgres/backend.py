@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
+import logging
+import os
 import re
 import threading
 import warnings
@@ -21,6 +24,7 @@ from qa.stores.postgres import schema as tables
 from qa.stores.postgres.store import EF_SEARCH, PostgresStore
 
 _T = TypeVar("_T")
+log = logging.getLogger(__name__)
 POOL_SIZE = 4  # reading connections per backend (per process), unless settings say otherwise
 POOL_TIMEOUT_S = 10.0  # how long a reader waits for a free connection
 
@@ -264,12 +268,47 @@ class PostgresBackend:
             self._reader.reset()
 
 
+HANDLE_PIDS = ".handle_pids.json"  # pgserver's list of the processes using a server
+
+
+def _forget_dead_handles(data_dir: Path) -> list[int]:
+    """Take the processes that ended without saying so (SIGTERM, kill -9) off pgserver's list
+    of users of the server in ``data_dir``; returns their pids. pgserver stops the server when
+    the last process on the list exits, so one stale pid would keep it running for ever."""
+    path = data_dir / HANDLE_PIDS
+    try:
+        pids = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(pids, list):
+        return []
+    dead = [p for p in pids if not isinstance(p, int) or not _alive(p)]
+    if dead:
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([p for p in pids if p not in dead]))
+        os.replace(tmp, path)
+        log.info("embedded PostgreSQL: forgot %d ended process(es) %s", len(dead), dead)
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def _embedded_server(data_dir: Path) -> Any:
     """The embedded PostgreSQL (pgserver) with its data in ``data_dir``, started if need be;
-    it stops when the last process using it ends."""
+    it stops when the last process using it ends (processes that ended without saying so
+    are forgotten first)."""
     data_dir = Path(data_dir).expanduser().resolve()
     try:
         data_dir.parent.mkdir(parents=True, exist_ok=True)
+        _forget_dead_handles(data_dir)
         with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
             warnings.simplefilter("ignore")
             import pgserver
