@@ -352,3 +352,19 @@ def test_sigterm_ends_qa_serve_through_its_exit_handlers(tmp_path: Path) -> None
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     done = subprocess.run([sys.executable, "-c", script, str(marker)], env=env, timeout=60)
     assert done.returncode == 128 + 15 and marker.read_text() == "ok"
+
+
+def test_a_deleted_current_beside_intact_versions_is_reported_not_rebuilt(
+        settings: Settings) -> None:
+    ingest(settings, embedder=FakeEmbedder())
+    version = current_version(settings.index_dir)
+    assert version is not None
+    (settings.index_dir / "CURRENT").unlink()
+    embedder = FakeEmbedder()
+    with pytest.raises(IndexMismatchError, match=rf"CURRENT is missing beside 1 version.*"
+                                                 rf"{version.name}.*--rebuild"):
+        ingest(settings, embedder=embedder)
+    assert embedder.calls == []  # no silent full rebuild
+    (settings.index_dir / "CURRENT").write_text(version.name)  # the remedy the line names
+    report, _ = ingest(settings, embedder=embedder)
+    assert not report.wrote

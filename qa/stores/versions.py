@@ -150,13 +150,20 @@ MAX_POINTER_BYTES = 256  # CURRENT holds one version folder's name
 
 
 def current_version(index_dir: Path) -> Path | None:
-    """The active version folder, or None when there is no index at all (no ``CURRENT``).
+    """The active version folder, or None when there is no index at all (no ``CURRENT`` and
+    no version folder).
 
     A ``CURRENT`` that cannot be read or names no version folder is a corrupt index
     (``IndexMismatchError``), not a missing one: rebuilding the whole index silently from the
     corpus would hide the damage and can take long."""
     pointer = index_dir / "CURRENT"
     if not pointer.exists() and not pointer.is_symlink():
+        versions = sorted(p.name for p in index_dir.glob("v-*") if (p / "manifest.json").is_file())
+        if versions:  # deleted beside intact versions: say so rather than rebuild everything
+            raise IndexMismatchError(
+                f"index in {index_dir}/ is corrupt (CURRENT is missing beside {len(versions)} "
+                f"version(s); write the newest, {versions[-1]}, into CURRENT to use it, or "
+                f"{REBUILD_HINT})")
         return None
     try:
         if not pointer.is_file():  # a folder, a dangling link, a device
