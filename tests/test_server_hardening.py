@@ -188,3 +188,25 @@ def test_error_bodies_hold_no_server_paths(fake_assistant: Assistant, settings: 
         message = _one_line_error(r, 500)
         assert "no readable articles" in message
         assert str(tmp_path) not in r.text and "…/articles" in message
+
+
+# -- connections whose body never finishes -----------------------------------------------------
+
+def test_a_body_that_never_finishes_is_408_and_the_connection_freed(
+        fake_assistant: Assistant) -> None:
+    import socket
+    import time
+
+    with live(fake_assistant, body_timeout_s=1.0) as s:
+        with socket.create_connection(("127.0.0.1", s.port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                         b"application/json\r\nContent-Length: 100\r\n\r\n{\"question\": ")
+            t0 = time.monotonic()
+            reply = b""
+            while b"within" not in reply and (part := sock.recv(4096)):
+                reply += part
+            reply = reply.decode()
+            assert reply.startswith("HTTP/1.1 408"), reply
+            assert time.monotonic() - t0 < 5 and "not received within 1 s" in reply
+        r = httpx.post(f"{s.url}/v1/search", json={"question": "Cloud?"})  # others go on
+        assert r.status_code == 200

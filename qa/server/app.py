@@ -52,6 +52,7 @@ class ServerConfig:
     max_upload_bytes: int | None = None  # document uploads; None: settings.max_file_bytes + 1 MiB
     warm_up: bool = True  # load the embedder, index and model in the background at start
     allowed_hosts: tuple[str, ...] = ()  # Host names served on loopback besides localhost & co
+    body_timeout_s: float = 30.0  # longest pause while a request body arrives; then 408
 
     def __post_init__(self) -> None:
         if self.queue_size < 0 or (self.concurrency is not None and self.concurrency < 1):
@@ -255,7 +256,7 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
             return None  # the mounted Gradio app limits its own uploads
         return upload_limit if path == "/v1/documents" else config.max_request_bytes
 
-    app.add_middleware(BodyLimit, limit_for=limit_for)
+    app.add_middleware(BodyLimit, limit_for=limit_for, timeout_s=config.body_timeout_s)
     app.add_middleware(KeyGate, keys=keys)
     app.add_middleware(EdgeGuard, loopback=is_loopback(config.host),
                        allowed_hosts=config.allowed_hosts)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import json
@@ -119,13 +120,24 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body too large (more than {limit:,} bytes)")
 
 
+class BodyTimeout(HTTPException):
+    """Raised from ``receive`` when the client stops sending its body (a slow-body attack holds
+    a connection open for ever otherwise)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"request body not received within {seconds:g} s")
+
+
 class BodyLimit:
     """ASGI middleware: ``413`` for a request body over ``limit_for(scope)`` bytes (``None``: the
-    path is not limited here, e.g. the mounted UI, which has its own limit)."""
+    path is not limited here, e.g. the mounted UI, which has its own limit), and ``408`` when
+    a body does not arrive in ``timeout_s`` seconds between two of its parts."""
 
-    def __init__(self, app: ASGIApp, limit_for: Callable[[Scope], int | None]) -> None:
+    def __init__(self, app: ASGIApp, limit_for: Callable[[Scope], int | None],
+                 timeout_s: float | None = None) -> None:
         self.app = app
         self.limit_for = limit_for
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.limit_for(scope) if scope["type"] == "http" else None
@@ -144,12 +156,20 @@ class BodyLimit:
                 return
         received = 0
         started = False
+        body_done = False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done or self.timeout_s is None:  # afterwards: waiting for a disconnect
+                message = await receive()
+            else:
+                try:
+                    message = await asyncio.wait_for(receive(), self.timeout_s)
+                except TimeoutError:
+                    raise BodyTimeout(self.timeout_s) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if received > limit:
                     raise BodyTooLarge(limit)
             return message
@@ -162,9 +182,9 @@ class BodyLimit:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge as e:
+        except (BodyTooLarge, BodyTimeout) as e:
             if not started:
-                await _reply(send, 413, str(e.detail))
+                await _reply(send, e.status_code, str(e.detail))
 
 
 async def _reply(send: Send, status: int, message: str,
