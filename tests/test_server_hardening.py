@@ -210,3 +210,22 @@ def test_a_body_that_never_finishes_is_408_and_the_connection_freed(
             assert time.monotonic() - t0 < 5 and "not received within 1 s" in reply
         r = httpx.post(f"{s.url}/v1/search", json={"question": "Cloud?"})  # others go on
         assert r.status_code == 200
+
+
+# -- a running server notices a version written by qa ingest -----------------------------------
+
+def test_a_running_server_answers_from_the_version_a_cli_ingest_wrote(
+        fake_assistant: Assistant, settings: Settings) -> None:
+    import time
+
+    question = {"question": "Wo steht das Zeppelinwerk Friedrichshafen?", "top_k": 1}
+    with live(fake_assistant) as s:
+        first = httpx.post(f"{s.url}/v1/search", json=question).json()["hits"]
+        assert first[0]["chunk"]["source"] != "zeppelin.txt"
+        (settings.corpus_dir / "zeppelin.txt").write_text(
+            "Das Zeppelinwerk Friedrichshafen steht am Bodensee. Es baut Luftschiffe.")
+        report, _ = ingest(settings, embedder=FakeEmbedder())  # as another process would
+        assert report.added == ["zeppelin.txt"]
+        time.sleep(1.1)  # the server looks once a second
+        hits = httpx.post(f"{s.url}/v1/search", json=question).json()["hits"]
+        assert hits[0]["chunk"]["source"] == "zeppelin.txt"

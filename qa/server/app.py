@@ -37,6 +37,7 @@ from qa.server.security import BodyLimit, EdgeGuard, KeyCheck, KeyGate, is_loopb
 from qa.types import Answer, Chunk, Passage
 
 log = logging.getLogger(__name__)
+FRESH_CHECK_S = 1.0  # how often a request looks for a version written by another process
 STORE_RETRY_AFTER_S = 10  # a stopped database: 503 and ask the client to come back
 
 
@@ -178,6 +179,31 @@ class Server:
         self.slots = AnswerSlots(config.concurrency or (1 if local else 8), config.queue_size)
         self.ready = threading.Event()
         self.warm_error: str | None = None
+        self._looked = 0.0  # when ``fresh`` last looked for a newer index version
+
+    def stale(self) -> bool:
+        """Whether the index folder's ``CURRENT`` names another version than the one loaded
+        (``qa ingest`` ran in another process). Stores without versions are never stale."""
+        from qa.stores.versions import current_version
+
+        held = getattr(self.assistant.index, "directory", None)
+        if not isinstance(held, Path):
+            return False
+        try:
+            now = current_version(held.parent)
+        except QAError:  # a damaged CURRENT: keep answering from the loaded version
+            return False
+        return now is not None and now != held
+
+    async def fresh(self) -> None:
+        """Reload the index when another process wrote a new version (looked at once a
+        second at most: one small file read)."""
+        if time.monotonic() - self._looked < FRESH_CHECK_S:
+            return
+        self._looked = time.monotonic()
+        if await run_in_threadpool(self.stale):
+            log.info("a new index version was written; reloading")
+            await self.reload()
 
     def warm_up(self) -> None:
         from qa.generators.llamacpp import LocalGenerator
@@ -321,6 +347,7 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
         """The answer object of `qa ask --json`; with `stream: true` server-sent events
         `retrieved` (sources, before any token), `token`..., `done` (the answer)."""
         question = srv.question(body.question)
+        await srv.fresh()
         history = [(t.question, t.answer) for t in body.history]
         language = body.language if body.language in ("de", "en") else None
         events = srv.answer_events(question, language, body.top_k, history)
@@ -351,11 +378,13 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
             await events.aclose()  # type: ignore[attr-defined]
 
     @app.post("/v1/search", tags=["answers"])
-    def search(body: SearchRequest) -> dict[str, Any]:
+    async def search(body: SearchRequest) -> dict[str, Any]:
         """Ranked passages with their scores: retrieval only, no model (milliseconds)."""
         t0 = time.perf_counter()
         question = srv.question(body.question)
-        hits = srv.assistant.retrieve(question, body.top_k or settings.top_k)
+        await srv.fresh()
+        hits = await run_in_threadpool(srv.assistant.retrieve, question,
+                                       body.top_k or settings.top_k)
         return {"question": question, "took_s": round(time.perf_counter() - t0, 4),
                 "hits": [{"rank": i, **jsonable(h)} for i, h in enumerate(hits, 1)]}
 

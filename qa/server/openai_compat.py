@@ -132,6 +132,7 @@ def add_openai_routes(app: FastAPI, srv: Any) -> None:
         except ValueError as e:
             return openai_error(422, str(e), "invalid_messages")
         question = srv.question(question)
+        await srv.fresh()
         events = srv.answer_events(question, history=history)
         cid = f"chatcmpl-{uuid.uuid4().hex}"
         if body.stream:
