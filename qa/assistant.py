@@ -140,16 +140,19 @@ def ingest(settings: Settings, paths: Sequence[Path | str] | None = None,
     missing = [str(p) for p in sources if not p.exists()]
     if missing:
         raise QAError(f"not found: {', '.join(missing)}; give a folder or files of articles")
-    loaded = load_corpus(sources, max_bytes=settings.max_file_bytes,
-                         follow_symlinks=settings.follow_symlinks)
-    if not loaded.documents:
-        why = "; ".join(str(s) for s in loaded.skipped[:5]) or f"no {'/'.join(SUPPORTED)} files"
-        raise QAError(f"no readable articles in {', '.join(map(str, sources))} ({why}); "
-                      "the index was left as it was")
-    report = update_index(store or make_store(settings), loaded.documents,
-                          embedder or make_embedder(settings), IndexConfig.from_settings(settings),
-                          rebuild=rebuild, progress=progress,
-                          max_chunks_per_document=settings.max_chunks_per_document)
+    store = store or make_store(settings)
+    embedder = embedder or make_embedder(settings)
+    with store.lock():  # the folder is read under the writer lock: an upload meanwhile waits
+        loaded = load_corpus(sources, max_bytes=settings.max_file_bytes,
+                             follow_symlinks=settings.follow_symlinks)
+        if not loaded.documents:
+            why = "; ".join(str(s) for s in loaded.skipped[:5]) or f"no {'/'.join(SUPPORTED)} files"
+            raise QAError(f"no readable articles in {', '.join(map(str, sources))} ({why}); "
+                          "the index was left as it was")
+        report = update_index(store, loaded.documents, embedder,
+                              IndexConfig.from_settings(settings), rebuild=rebuild,
+                              progress=progress, locked=True,
+                              max_chunks_per_document=settings.max_chunks_per_document)
     new = set(report.added) | set(report.changed)
     report.notes += [ocr_note(d.source, d.meta) for d in loaded.documents
                      if d.source in new and d.meta.get("ocr_pages")]

@@ -246,7 +246,11 @@ def _output(path: str) -> tuple[Any, Callable[[bool], None]]:
     import os
     import tempfile
 
+    from qa.errors import InputError
+
     target = os.path.abspath(path)
+    if os.path.isdir(target):
+        raise InputError(f"--out {path} is a folder; give the name of a file to write")
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
                                dir=os.path.dirname(target))
     umask = os.umask(0)
@@ -269,18 +273,22 @@ def _output(path: str) -> tuple[Any, Callable[[bool], None]]:
 
 
 def cmd_answer(args: argparse.Namespace) -> int:
+    import io
+
     from qa.errors import InputError
 
-    questions = open(args.questions, encoding="utf-8")  # noqa: SIM115 - closed below
+    with open(args.questions, "rb") as f:  # small; checked before any model work
+        raw = f.read()
     try:
-        assistant = _load(args)
-    except BaseException:
-        questions.close()
-        raise
-    out, finish = _output(args.out)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{args.questions}: not UTF-8 text ({e.reason} at byte {e.start:,}); "
+                         "save it as UTF-8") from None
+    out, finish = _output(args.out)  # a wrong --out is refused before the model is loaded
     n, ok = 0, False
     try:
-        with questions as f:
+        assistant = _load(args)
+        with io.StringIO(text) as f:
             for lineno, line in enumerate(f, 1):
                 if not line.strip():
                     continue
@@ -320,7 +328,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                           api_keys=tuple(args.api_key or ()) + keys_from_env(),
                           local_changes_without_key=args.no_auth_for_local_changes,
                           concurrency=args.concurrency, queue_size=args.queue_size,
-                          max_request_bytes=args.max_request_bytes)
+                          max_request_bytes=args.max_request_bytes,
+                          allowed_hosts=tuple(args.allowed_host or ()))
     serve(_settings(args), config, ui=args.ui)
     return 0
 
@@ -422,6 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "the variable)")
     s.add_argument("--no-auth-for-local-changes", action="store_true",
                    help="on 127.0.0.1: add/delete/rebuild documents without a key")
+    s.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="on 127.0.0.1: a Host name to answer besides localhost (a reverse "
+                   "proxy's); other names are refused against DNS rebinding")
     s.add_argument("--queue-size", type=int, default=8,
                    help="answers waiting for the model before 503 (default: 8)")
     s.add_argument("--concurrency", type=int, default=None,

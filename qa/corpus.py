@@ -58,6 +58,16 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def document_id(source: str, text: str) -> str:
+    """A document's id: its source and its cleaned text, hashed. Identical text under two
+    names is two documents; a changed text under one name is a new version of it.
+
+    >>> document_id("a.txt", "Text") != document_id("b.txt", "Text")
+    True
+    """
+    return sha256_bytes(source.encode("utf-8") + b"\0" + text.encode("utf-8"))
+
+
 def clean_text(text: str, dropped: list[Dropped] | None = None, furniture: bool = True) -> str:
     """Normalise whitespace and drop furniture lines (``qa.cleaning``; not with ``furniture``
     false: Office files and e-books have no web furniture, and their table rows, ``a | b``,
@@ -67,7 +77,8 @@ def clean_text(text: str, dropped: list[Dropped] | None = None, furniture: bool 
     >>> clean_text("Foto: dpa\\r\\nAlibaba  wächst.   \\n\\n\\n\\n·\\nEnde")
     'Alibaba  wächst.\\n\\nEnde'
     """
-    text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
+    # NUL: PDF and HTML extraction can yield it, and PostgreSQL text cannot hold it
+    text = unicodedata.normalize("NFC", text.replace("\x00", "")).translate(_ZERO_WIDTH)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     lines = [ln.rstrip() for ln in text.split("\n")]
     if not furniture:
@@ -146,8 +157,9 @@ def _decode(data: bytes, name: str) -> str:
             raise ValueError("binary content (NUL bytes), not text")
         log.info("%s read as %s", name, wide.upper())
         return text
-    if b"\x00" in data[:8192]:
-        raise ValueError("binary content (NUL bytes), not text")
+    nul = data.find(b"\x00")  # anywhere, not only in the first 8 KB: no store can hold it
+    if nul >= 0:
+        raise ValueError(f"binary content (NUL byte at offset {nul:,}), not text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -343,7 +355,8 @@ def load_file(path: Path, source: str | None = None,
         meta.update(pages=starts, page_kind=got.kind)
         if got.labels:
             meta["page_labels"] = got.labels
-    return Document(doc_id=sha256_bytes(text.encode("utf-8")), source=source or path.name,
+    source = source or path.name
+    return Document(doc_id=document_id(source, text), source=source,
                     title=title, text=text, sha256=sha256_bytes(data), meta=meta)
 
 

@@ -19,8 +19,9 @@ Guarantees:
   one that clashes with an existing document (unless ``replace=True``) is refused.
 * **Consistent index.** The index is updated to exactly the current documents plus the new ones
   (``qa.indexing.update_index`` into the configured store: only new documents are embedded,
-  the switch is atomic). Operations
-  of several threads or processes on the same index are serialised by a lock file.
+  the switch is atomic). The current documents are read under the store's writer lock, so an
+  ``qa ingest`` running meanwhile is waited for and its work kept; operations of several
+  threads or processes on the same index are serialised.
 """
 
 from __future__ import annotations
@@ -220,6 +221,14 @@ class DocumentLibrary:
 
     # -- writing ------------------------------------------------------------------------------
     @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The library lock and then the store's writer lock: the document set is read, changed
+        and written by one writer, so an ingest running meanwhile (``qa ingest``, another
+        process) is waited for and its documents are kept."""
+        with self._locked(), self.store.lock():
+            yield
+
+    @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """One library writer at a time (threads and processes): the index's own lock is
         taken by ``update_index`` inside, so this one is a different file."""
@@ -233,9 +242,10 @@ class DocumentLibrary:
 
     def _update(self, documents: Sequence[Document], progress: Progress | None = None,
                 rebuild: bool = False) -> IngestReport:
+        """Called under ``_writing``: the store's writer lock is held."""
         return update_index(self.store, documents, self.embedder,
                             IndexConfig.from_settings(self.settings), rebuild=rebuild,
-                            progress=progress,
+                            progress=progress, locked=True,
                             max_chunks_per_document=self.settings.max_chunks_per_document)
 
     def _inside(self, source: str) -> Path:
@@ -282,7 +292,7 @@ class DocumentLibrary:
         result = AddResult()
         staged: list[tuple[Path, str, Document, bool]] = []  # tmp, name, doc, replaces
         try:
-            with self._locked():
+            with self._writing():
                 current = self._current()
                 seen: set[str] = set()
                 for src, raw_name in items:
@@ -367,7 +377,7 @@ class DocumentLibrary:
 
     def delete(self, source: str) -> DeleteResult:
         """Remove ``source`` from the index, then move its file to ``data_dir/trash``."""
-        with self._locked():
+        with self._writing():
             current = self._current()
             path = self._inside(source)
             if source not in current and not path.is_file():

@@ -14,6 +14,7 @@ embedding anything then. They cost about five vectors per chunk; the text is not
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -106,16 +107,18 @@ def records_for(documents: Sequence[Document], embedder: Embedder, config: Index
 def update_index(store: StoreBackend | Path, documents: Sequence[Document], embedder: Embedder,
                  config: IndexConfig, rebuild: bool = False,
                  progress: Callable[[int, int], None] | None = None,
-                 max_chunks_per_document: int = DEFAULT_MAX_CHUNKS) -> IngestReport:
+                 max_chunks_per_document: int = DEFAULT_MAX_CHUNKS,
+                 locked: bool = False) -> IngestReport:
     """Make the store hold exactly ``documents``, embedding only documents it does not have.
-    A folder stands for the FAISS store in it."""
+    A folder stands for the FAISS store in it. ``locked``: the caller holds ``store.lock()``
+    already (it read ``documents`` under it, so no other writer's work is lost)."""
     if isinstance(store, (str, Path)):
         from qa.stores.faiss import FaissBackend
 
         store = FaissBackend(store)
     t0 = time.perf_counter()
     report = IngestReport()
-    with store.lock():
+    with contextlib.nullcontext() if locked else store.lock():
         old: dict[str, dict] | None = None
         if not rebuild and store.exists():
             try:

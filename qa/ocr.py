@@ -21,6 +21,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Sequence
@@ -122,7 +123,8 @@ def ocr_image(data: bytes, languages: str = DEFAULT_LANGUAGES) -> OCRText:
                 texts = [_read(frame.convert("RGB"), languages).strip()
                          for frame in ImageSequence.Iterator(img)]
         except (OSError, Image.DecompressionBombError) as e:
-            raise ValueError(f"not a readable image ({e})") from None
+            why = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-f]+>", "", str(e))
+            raise ValueError(f"not a readable image ({why})") from None
         return {"pages": texts, "seconds": time.perf_counter() - t0}
 
     got = _cached(data, f"image {languages}", compute)

@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -114,9 +115,11 @@ def passage(n: int, text: str, source: str = "a.txt", title: str = "") -> Passag
 
 
 def make_document(text: str, source: str, title: str = "") -> Document:
-    """A cleaned ``Document`` from text, with content-hash ids as ingest makes them."""
+    """A cleaned ``Document`` from text, with the ids ingest makes (``qa.corpus.document_id``)."""
+    from qa.corpus import document_id
+
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Document(doc_id=digest, source=source, title=title or text.split(".")[0][:60],
+    return Document(doc_id=document_id(source, text), source=source, title=title or text.split(".")[0][:60],
                     text=text, sha256=digest)
 
 
@@ -307,6 +310,28 @@ class StoreContract:
         assert store.document_by_source("a.txt") == new.document
         assert store.chunks_of(old.document.doc_id) == []
         assert store.manifest["chunks"] == len(new.chunks)
+
+    def test_identical_text_under_two_names_is_two_documents(self, backend: Any,
+                                                             tmp_path: Path) -> None:
+        """Identity is the source: a copy of a file is a second document, and an unchanged
+        folder is up to date on the second ingest (issue 24, defect 1)."""
+        from qa.corpus import load_corpus
+        from qa.indexing import update_index
+
+        for name, text in CONTRACT_TEXTS.items():
+            (tmp_path / name).write_text(text)
+        (tmp_path / "a_copy.txt").write_text(CONTRACT_TEXTS["a.txt"])
+        docs = load_corpus([tmp_path]).documents
+        emb = FakeEmbedder(dim=self.dim)
+        reports = [update_index(backend, docs, emb, self.config()) for _ in range(3)]
+        assert sorted(reports[0].added) == ["a.txt", "a_copy.txt", "b.txt", "c.txt"]
+        assert [r.wrote for r in reports] == [True, False, False]
+        assert "up to date: 4 documents" in reports[2].summary()
+        store = backend.open(self.config())
+        assert sorted(d.source for d in store.list_documents()) == sorted(reports[0].added)
+        a, copy = store.document_by_source("a.txt"), store.document_by_source("a_copy.txt")
+        assert a.text == copy.text and a.doc_id != copy.doc_id
+        assert {c.source for c in store.chunks_of(copy.doc_id)} == {"a_copy.txt"}
 
     def test_reload_round_trip(self, backend: Any, reopen: Any) -> None:
         recs = self.records()

@@ -14,7 +14,7 @@ from typing import Any
 class Document:
     """A cleaned article. ``text`` is what chunks, citations and gold spans point into."""
 
-    doc_id: str  # content hash of the cleaned text (sha256, hex)
+    doc_id: str  # sha256 of source and cleaned text: identity is the source (corpus.document_id)
     source: str  # file name, e.g. "000_77272ddfe1add5f4.txt"
     title: str
     text: str

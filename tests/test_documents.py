@@ -83,7 +83,8 @@ def test_add_good_files_copies_and_indexes(lib, settings, tmp_path) -> None:
     ("leer.txt", b"", "empty"),
     ("binaer.txt", b"\x00\x01\x02binary" * 10, "binary"),
     ("gross.txt", b"Wort " * 5000, "too large"),
-    ("bild.png", b"\x89PNG....", "unsupported file type"),
+    ("bild.png", b"\x89PNG....", "not a readable image"),
+    ("archiv.zip", b"PK\x03\x04....", "unsupported file type"),
     ("kaputt.pdf", b"not a pdf at all", "not a PDF"),
     ("markup.html", b"<html><body><script>x()</script></body></html>", "no article text"),
 ])

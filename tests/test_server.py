@@ -386,7 +386,7 @@ def test_a_client_leaving_mid_answer_frees_its_slot(fake_assistant, path, body) 
     with live(fake_assistant.with_generator(gen), queue_size=0) as s:
         sock = socket.create_connection(("127.0.0.1", s.port))
         data = json.dumps(body).encode()
-        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                      f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
         deadline = time.monotonic() + 10
         while gen.written < 3:  # the model is writing this client's answer

@@ -418,3 +418,55 @@ def test_a_database_that_goes_down_under_the_pool_is_one_clear_line(tmp_path: Pa
             assert "\n" not in message and "cannot be reached" in message
     finally:
         backend.close()
+
+
+def test_a_file_with_a_nul_byte_after_8kb_does_not_stop_the_ingest(
+        backend: PostgresBackend, tmp_path: Path) -> None:
+    """Issue 24, defect 4: PostgreSQL text cannot hold NUL; the file is skipped with its
+    reason and the other articles go in."""
+    import shutil
+
+    from qa.assistant import ingest
+    from qa.config import Settings
+
+    corpus = tmp_path / "articles"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "data" / "articles", corpus)
+    (corpus / "nul.txt").write_bytes(b"Ein Satz \xc3\xbcber Rechenzentren. " * 400 + b"\x00 Ende.")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path,
+                        embed_model="fake-embedder")
+    report, skipped = ingest(settings, embedder=FakeEmbedder(), store=backend)
+    assert len(skipped) == 1 and skipped[0].path.endswith("nul.txt") and "NUL byte" in str(skipped[0])
+    assert len(report.added) == 5 and report.wrote
+
+
+def test_a_process_ended_by_sigterm_does_not_keep_the_embedded_server_for_ever(
+        tmp_path: Path) -> None:
+    """Issue 24, defect 11: a process killed without running its exit handlers stays on
+    pgserver's list of users, and the server was never stopped again; the next user forgets
+    it, and the server stops when that one exits cleanly."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    data = tmp_path / "pg"
+    start = ("import sys, time; from qa.stores.postgres.backend import _embedded_server; "
+             "_embedded_server(sys.argv[1]); print('up', flush=True); "
+             "time.sleep(120)")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    killed = subprocess.Popen([sys.executable, "-c", start, str(data)], env=env,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert killed.stdout is not None and killed.stdout.readline().strip() == "up"
+    finally:
+        killed.send_signal(signal.SIGTERM)  # Python's default: no exit handlers
+        killed.wait(30)
+    assert killed.pid in json.loads((data / ".handle_pids.json").read_text())
+    assert (data / "postmaster.pid").exists()
+    clean = subprocess.run([sys.executable, "-c", "import sys; from qa.stores.postgres.backend "
+                            "import _embedded_server; _embedded_server(sys.argv[1])", str(data)],
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert clean.returncode == 0, clean.stderr
+    assert not (data / "postmaster.pid").exists()  # the last user stopped it
+    assert json.loads((data / ".handle_pids.json").read_text()) == []

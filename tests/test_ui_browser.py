@@ -210,7 +210,7 @@ def test_bad_uploads_change_nothing(page, server, tmp_path) -> None:
     files_before = sorted(p.name for p in server.corpus_dir.iterdir())
     status = upload(page, [empty, binary])
     assert "nothing was added" in status.lower(), status
-    assert "leer.txt: empty file" in status and "bild.png: unsupported file type" in status
+    assert "leer.txt: empty file" in status and "bild.png: not a readable image" in status
     assert page.locator("#qa-doc-status .qa-status-error").count() == 1
     assert docs_listing(page) == before
     assert sorted(p.name for p in server.corpus_dir.iterdir()) == files_before

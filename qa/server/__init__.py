@@ -97,5 +97,19 @@ def serve(settings: Settings, config: ServerConfig, ui: bool = False) -> None:
           + (f", chat window: {where}{UI_PATH}" if ui else "") + ")", flush=True)
     if not is_loopback(config.host):
         print("reachable from other machines: every request needs an API key", flush=True)
+    _exit_cleanly_on_sigterm()
     uvicorn.run(app, host=config.host, port=config.port, log_level="warning",
                 timeout_graceful_shutdown=5)
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """SIGTERM (systemd, docker stop) ends the process through ``SystemExit``, so exit handlers
+    run: the embedded PostgreSQL is told this process is gone. uvicorn shuts down gracefully
+    first, then raises the signal again, which reaches this handler instead of the default
+    one that ends the process without them."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -25,20 +26,22 @@ from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException
 
 from qa.assistant import Assistant, Done, Retrieved, Token, check_question
 from qa.documents import DocumentLibrary
-from qa.errors import InputError, QAError
+from qa.errors import InputError, QAError, StoreUnavailableError
 from qa.feedback import FEEDBACK_FILE, RecentAnswers, record_feedback
 from qa.filters import Filter, parse_filter
 from qa.server.answers import AnswerSlots, Busy, stream_events
-from qa.server.security import BodyLimit, KeyCheck, KeyGate
+from qa.server.security import BodyLimit, EdgeGuard, KeyCheck, KeyGate, is_loopback
 from qa.telemetry import Metrics
 from qa.types import Answer, Chunk, Passage
 
 log = logging.getLogger(__name__)
+FRESH_CHECK_S = 1.0  # how often a request looks for a version written by another process
+STORE_RETRY_AFTER_S = 10  # a stopped database: 503 and ask the client to come back
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class ServerConfig:
     max_request_bytes: int = 1 << 20  # JSON bodies
     max_upload_bytes: int | None = None  # document uploads; None: settings.max_file_bytes + 1 MiB
     warm_up: bool = True  # load the embedder, index and model in the background at start
+    allowed_hosts: tuple[str, ...] = ()  # Host names served on loopback besides localhost & co
+    body_timeout_s: float = 30.0  # longest pause while a request body arrives; then 408
 
     def __post_init__(self) -> None:
         if self.queue_size < 0 or (self.concurrency is not None and self.concurrency < 1):
@@ -60,15 +65,42 @@ class ServerConfig:
             raise QAError("request size limits must be positive")
 
 
+def no_lone_surrogates(value: Any, where: str = "") -> None:
+    """``ValueError`` for a string (anywhere in ``value``) holding a lone UTF-16 surrogate, as
+    JSON's ``"\\ud800"`` gives: it is not text, and no part of the pipeline can encode it."""
+    if isinstance(value, str):
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            raise ValueError(f"{where or 'a text'} is not valid Unicode (a lone surrogate)")
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            no_lone_surrogates(getattr(value, name), name)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            no_lone_surrogates(item, where)
+    elif isinstance(value, dict):
+        for k, item in value.items():
+            no_lone_surrogates(k, where)
+            no_lone_surrogates(item, where)
+
+
 FILTER_HELP = ("only these documents: sources (globs), date_from, date_to (ISO dates; "
                "documents without a date are left out), language (de/en), tags (folder names)")
 
 
-class AskRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Body(BaseModel):
+    """A JSON request body: no unknown fields, no coercion (``true`` is not 1, ``"yes"`` is not
+    a boolean), no lone surrogates."""
 
-    class Turn(BaseModel):
-        model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="after")
+    def _text_is_unicode(self) -> Body:
+        no_lone_surrogates(self)
+        return self
+
+
+class AskRequest(Body):
+    class Turn(Body):
         question: str
         answer: str
 
@@ -81,23 +113,20 @@ class AskRequest(BaseModel):
     filter: dict[str, Any] | None = Field(None, description=FILTER_HELP)
 
 
-class SearchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SearchRequest(Body):
     question: str
     top_k: int | None = Field(None, ge=1, le=100)
     filter: dict[str, Any] | None = Field(None, description=FILTER_HELP)
 
 
-class FeedbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class FeedbackRequest(Body):
     answer_id: str = Field(max_length=100, description="`answer_id` of an answer of this server")
     rating: Literal["up", "down", "+1", "-1"] | Literal[1, -1] = Field(
         description="+1/-1 or up/down")
     comment: str | None = Field(None, max_length=2000)
 
 
-class RebuildRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RebuildRequest(Body):
     full: bool = Field(True, description="embed every chunk again (false: reuse unchanged)")
 
 
@@ -129,7 +158,23 @@ def sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
 
 
+def hide_paths(message: str) -> str:
+    """``message`` without the server's folders: an absolute path keeps only its last folder.
+
+    >>> hide_paths("index in /srv/qa/index/ is corrupt (rows.sqlite); see http://h/x/y")
+    'index in …/index/ is corrupt (rows.sqlite); see http://h/x/y'
+    >>> hide_paths("cannot read /home/ann/articles/a.txt")
+    'cannot read …/a.txt'
+    """
+    def short(m: Any) -> str:
+        named = m.end() < len(message) and message[m.end()] not in " \t'\"`()"
+        return "…/" if named else "…/" + m.group(0).strip("/").split("/")[-1] + "/"
+
+    return re.sub(r"(?<![\w:/.~-])/(?:[^\s/'\"`()]+/)+", short, message)
+
+
 def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
+    message = hide_paths(message)
     kind = {401: "authentication_error", 403: "permission_error", 404: "not_found_error",
             413: "invalid_request_error", 422: "invalid_request_error",
             503: "overloaded_error"}.get(status, "server_error" if status >= 500
@@ -152,10 +197,35 @@ class Server:
         self.warm_error: str | None = None
         self.answers = RecentAnswers()  # by answer_id, for POST /v1/feedback
         self.metrics = Metrics(queue_depth=lambda: self.slots.admitted)  # GET /metrics
+        self._looked = 0.0  # when ``fresh`` last looked for a newer index version
 
     def remember(self, answer: Answer) -> str:
         """The id under which ``answer`` can be rated."""
         return self.answers.add(answer)
+
+    def stale(self) -> bool:
+        """Whether the index folder's ``CURRENT`` names another version than the one loaded
+        (``qa ingest`` ran in another process). Stores without versions are never stale."""
+        from qa.stores.versions import current_version
+
+        held = getattr(self.assistant.index, "directory", None)
+        if not isinstance(held, Path):
+            return False
+        try:
+            now = current_version(held.parent)
+        except QAError:  # a damaged CURRENT: keep answering from the loaded version
+            return False
+        return now is not None and now != held
+
+    async def fresh(self) -> None:
+        """Reload the index when another process wrote a new version (looked at once a
+        second at most: one small file read)."""
+        if time.monotonic() - self._looked < FRESH_CHECK_S:
+            return
+        self._looked = time.monotonic()
+        if await run_in_threadpool(self.stale):
+            log.info("a new index version was written; reloading")
+            await self.reload()
 
     def warm_up(self) -> None:
         from qa.generators.llamacpp import LocalGenerator
@@ -243,8 +313,10 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
             return None  # the mounted Gradio app limits its own uploads
         return upload_limit if path == "/v1/documents" else config.max_request_bytes
 
-    app.add_middleware(BodyLimit, limit_for=limit_for)
+    app.add_middleware(BodyLimit, limit_for=limit_for, timeout_s=config.body_timeout_s)
     app.add_middleware(KeyGate, keys=keys)
+    app.add_middleware(EdgeGuard, loopback=is_loopback(config.host),
+                       allowed_hosts=config.allowed_hosts)
 
     # -- errors -------------------------------------------------------------------------------
     @app.exception_handler(RequestValidationError)
@@ -266,7 +338,14 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
 
     @app.exception_handler(QAError)
     async def qa_error(request: Request, exc: QAError) -> JSONResponse:
+        log.warning("%s %s: %s", request.method, request.url.path, exc)  # paths kept here
         return JSONResponse(error_body(500, str(exc)), 500)
+
+    @app.exception_handler(StoreUnavailableError)
+    async def store_down(request: Request, exc: StoreUnavailableError) -> JSONResponse:
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(error_body(503, str(exc), "store_unavailable"), 503,
+                            headers={"Retry-After": str(STORE_RETRY_AFTER_S)})
 
     @app.exception_handler(Busy)
     async def busy(request: Request, exc: Busy) -> JSONResponse:
@@ -307,6 +386,7 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
         `retrieved` (sources, before any token), `token`..., `done` (the answer)."""
         question = srv.question(body.question)
         allowed = parse_filter(body.filter)
+        await srv.fresh()
         history = [(t.question, t.answer) for t in body.history]
         language = body.language if body.language in ("de", "en") else None
         events = srv.answer_events(question, language, body.top_k, history, allowed)
@@ -338,13 +418,15 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
             await events.aclose()  # type: ignore[attr-defined]
 
     @app.post("/v1/search", tags=["answers"])
-    def search(body: SearchRequest) -> dict[str, Any]:
+    async def search(body: SearchRequest) -> dict[str, Any]:
         """Ranked passages with their scores: retrieval only, no model (milliseconds)."""
         t0 = time.perf_counter()
+        question = srv.question(body.question)
         allowed = parse_filter(body.filter)
-        hits = srv.assistant.retrieve(srv.question(body.question),
-                                      body.top_k or settings.top_k, allowed)
-        out = {"question": body.question, "took_s": round(time.perf_counter() - t0, 4),
+        await srv.fresh()
+        hits = await run_in_threadpool(srv.assistant.retrieve, question,
+                                       body.top_k or settings.top_k, allowed)
+        out = {"question": question, "took_s": round(time.perf_counter() - t0, 4),
                "hits": [{"rank": i, **jsonable(h)} for i, h in enumerate(hits, 1)]}
         return {**out, "filter": allowed.to_dict()} if allowed else out
 
@@ -391,9 +473,10 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
                              "chunks": result.report.total_chunks if result.report else None,
                              "summary": result.summary()}, 201)
 
-    @app.delete("/v1/documents/{name}", tags=["documents"])
+    @app.delete("/v1/documents/{name:path}", tags=["documents"])
     async def delete_document(name: str) -> dict[str, Any]:
-        """Remove a document from the index; its file goes to the trash folder."""
+        """Remove a document from the index; its file goes to the trash folder. A document in
+        a subfolder is named with its folder: `sub/nested.txt` (or `sub%2Fnested.txt`)."""
         known = {d.source for d in await run_in_threadpool(srv.library.list)}
         if name not in known:
             raise HTTPException(404, f"no document named {name!r}")

@@ -27,7 +27,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from qa.assistant import Done, Token
 from qa.errors import InputError, QAError
@@ -54,7 +54,7 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")  # temperature, top_p, user, ...: accepted, unused
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
+    stream: StrictBool = False  # "yes" or 1 is not a boolean
     stream_options: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None  # {"qa_filter": "<a filter as JSON>"}: see below
 
@@ -204,6 +204,7 @@ def add_openai_routes(app: FastAPI, srv: Any) -> None:
             allowed = metadata_filter(body.metadata)
         except InputError as e:
             return openai_error(422, str(e), "invalid_filter")
+        await srv.fresh()
         events = srv.answer_events(question, history=history, allowed=allowed)
         cid = f"chatcmpl-{uuid.uuid4().hex}"
         if body.stream:

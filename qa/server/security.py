@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import json
@@ -55,17 +56,28 @@ def parse_keys(text: str | None) -> tuple[str, ...]:
     return tuple(k for k in (text or "").replace(",", " ").split() if k)
 
 
+MIN_PUBLIC_KEY_CHARS = 16  # a key that guards a server reachable from other machines
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
 class KeyCheck:
-    """The configured API keys and the rule of when one is needed."""
+    """The configured API keys and the rule of when one is needed. A blank key is no key; off
+    loopback every key must have at least ``MIN_PUBLIC_KEY_CHARS`` characters."""
 
     def __init__(self, keys: Iterable[str], host: str = "127.0.0.1",
                  local_changes_without_key: bool = False) -> None:
-        self._keys = tuple(k.encode("utf-8") for k in keys)
+        kept = [k.strip() for k in keys if k.strip()]
+        self._keys = tuple(k.encode("utf-8") for k in kept)
         self.public = not is_loopback(host)
         self.local_changes_without_key = local_changes_without_key
         if self.public and not self._keys:
             raise QAError(f"binding to {host} makes the server reachable from other machines: "
                           "set QA_API_KEYS (or --api-key) first, or bind to 127.0.0.1")
+        short = [k for k in kept if len(k) < MIN_PUBLIC_KEY_CHARS]
+        if self.public and short:
+            raise QAError(f"binding to {host}: {len(short)} API key(s) shorter than "
+                          f"{MIN_PUBLIC_KEY_CHARS} characters; use long random keys "
+                          "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
         if self.public and local_changes_without_key:
             raise QAError("--no-auth-for-local-changes is for 127.0.0.1 only; "
                           f"{host} is reachable from other machines")
@@ -108,13 +120,24 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body too large (more than {limit:,} bytes)")
 
 
+class BodyTimeout(HTTPException):
+    """Raised from ``receive`` when the client stops sending its body (a slow-body attack holds
+    a connection open for ever otherwise)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"request body not received within {seconds:g} s")
+
+
 class BodyLimit:
     """ASGI middleware: ``413`` for a request body over ``limit_for(scope)`` bytes (``None``: the
-    path is not limited here, e.g. the mounted UI, which has its own limit)."""
+    path is not limited here, e.g. the mounted UI, which has its own limit), and ``408`` when
+    a body does not arrive in ``timeout_s`` seconds between two of its parts."""
 
-    def __init__(self, app: ASGIApp, limit_for: Callable[[Scope], int | None]) -> None:
+    def __init__(self, app: ASGIApp, limit_for: Callable[[Scope], int | None],
+                 timeout_s: float | None = None) -> None:
         self.app = app
         self.limit_for = limit_for
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.limit_for(scope) if scope["type"] == "http" else None
@@ -133,12 +156,20 @@ class BodyLimit:
                 return
         received = 0
         started = False
+        body_done = False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done or self.timeout_s is None:  # afterwards: waiting for a disconnect
+                message = await receive()
+            else:
+                try:
+                    message = await asyncio.wait_for(receive(), self.timeout_s)
+                except TimeoutError:
+                    raise BodyTimeout(self.timeout_s) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if received > limit:
                     raise BodyTooLarge(limit)
             return message
@@ -151,9 +182,9 @@ class BodyLimit:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge as e:
+        except (BodyTooLarge, BodyTimeout) as e:
             if not started:
-                await _reply(send, 413, str(e.detail))
+                await _reply(send, e.status_code, str(e.detail))
 
 
 async def _reply(send: Send, status: int, message: str,
@@ -194,7 +225,14 @@ class KeyGate:
         if scope["type"] != "http" or path == "/ui" or path.startswith("/ui/"):
             await self.app(scope, receive, send)
             return
-        if self.keys.needed(changes_documents(scope["method"], path)):
+        changes = changes_documents(scope["method"], path)
+        if changes and not self.keys.needed(True):  # --no-auth-for-local-changes
+            why = cross_site(dict(scope.get("headers") or []))
+            if why:
+                await _reply(send, 403, f"document changes without a key must come from this "
+                             f"server's own origin ({why}); send an API key instead")
+                return
+        if self.keys.needed(changes):
             if not self.keys.configured:
                 await _reply(send, 403, "changing documents needs an API key: set QA_API_KEYS "
                              "(or start with --no-auth-for-local-changes on 127.0.0.1)")
@@ -207,3 +245,72 @@ class KeyGate:
                              [(b"www-authenticate", b"Bearer")])
                 return
         await self.app(scope, receive, send)
+
+
+def host_name(host: str) -> str:
+    """The name of a ``Host`` header (or an origin's host part) without its port, lower-case.
+
+    >>> host_name("LocalHost:8000"), host_name("[::1]:8000"), host_name("127.0.0.1")
+    ('localhost', '::1', '127.0.0.1')
+    """
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def cross_site(headers: dict[bytes, bytes]) -> str:
+    """Why a browser request comes from another site (a web page posting to this server), or
+    "" when it does not. Clients that are not browsers send neither header and pass.
+
+    >>> cross_site({b"host": b"127.0.0.1:8000", b"origin": b"http://127.0.0.1:8000"})
+    ''
+    >>> cross_site({b"host": b"127.0.0.1:8000", b"origin": b"https://evil.example"})
+    'Origin https://evil.example'
+    >>> cross_site({b"sec-fetch-site": b"cross-site"})
+    'Sec-Fetch-Site cross-site'
+    """
+    site = headers.get(b"sec-fetch-site", b"").decode("latin-1").strip().lower()
+    if site and site not in ("same-origin", "none"):
+        return f"Sec-Fetch-Site {site}"
+    origin = headers.get(b"origin")
+    if origin is None:
+        return ""
+    text = origin.decode("latin-1").strip()
+    own = headers.get(b"host", b"").decode("latin-1").strip().lower()
+    if text.lower().partition("://")[2].rstrip("/") != own or not own:
+        return f"Origin {text}"
+    return ""
+
+
+class EdgeGuard:
+    """ASGI middleware, outermost: ``X-Content-Type-Options: nosniff`` on every response, and,
+    for a server bound to loopback, a ``Host`` check against DNS rebinding (a web page whose
+    name now points at 127.0.0.1 would otherwise read the open endpoints): the ``Host`` must
+    be localhost, 127.0.0.1, [::1] or one of ``allowed_hosts``; else ``400``."""
+
+    def __init__(self, app: ASGIApp, loopback: bool, allowed_hosts: Iterable[str] = ()) -> None:
+        self.app = app
+        self.loopback = loopback
+        self.allowed = set(LOOPBACK_NAMES) | {host_name(h) for h in allowed_hosts if h.strip()}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def nosniff(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []),
+                                      (b"x-content-type-options", b"nosniff")]
+            await send(message)
+
+        host = dict(scope.get("headers") or []).get(b"host")
+        if self.loopback and host is not None:
+            name = host_name(host.decode("latin-1"))
+            if name not in self.allowed:
+                await _reply(nosniff, 400, f"Host {name[:100]!r} is not served here: this server "
+                             "answers to localhost, 127.0.0.1 and [::1] (add a name with "
+                             "--allowed-host)")
+                return
+        await self.app(scope, receive, nosniff)

@@ -2,8 +2,8 @@
 
 A store holds documents, their chunks and sentences, a vector for every chunk and sentence, and
 a lexical index over the chunks. Everything is addressed by id (``chunk_id``, ``sentence_id``,
-``doc_id``: content hashes, so re-indexing is idempotent); row numbers, files and tables are the
-business of one backend. Two backends implement it (``qa.registry``): FAISS + BM25 files under
+``doc_id``: hashes of source and content, so re-indexing is idempotent); row numbers, files and
+tables are the business of one backend. Two backends implement it (``qa.registry``): FAISS + BM25 files under
 ``index/`` (the embedded default) and PostgreSQL + pgvector (many workers, millions of chunks).
 
 Reading (``Store``) is what one question needs: dense and lexical chunk search, chunks by id,
@@ -45,6 +45,9 @@ class IndexConfig:
     chunk_words: int
     chunk_overlap_sentences: int
     lexical_language: str = "auto"  # Snowball stemmer; "auto": the corpus's main language
+    # what a doc_id hashes: "source" (name and text, qa.corpus.document_id). Indexes written
+    # before it keyed documents by their text alone and are refused with the rebuild hint.
+    doc_identity: str = "source"
 
     @classmethod
     def from_settings(cls, s: Any) -> IndexConfig:

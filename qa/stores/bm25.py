@@ -30,12 +30,22 @@ DENSE_MAX_MB = 512  # ... up to this much memory, the most frequent terms first
 SAMPLE_STRIDE = 64  # top-k threshold from every 64th score
 
 
+def _quiet_bm25s() -> None:
+    """bm25s sets its own logger to DEBUG when imported, over the application's logging set-up
+    (a ``DEBUG bm25s: Building index ...`` line on every ingest): hand the level back."""
+    logger = logging.getLogger("bm25s")
+    if logger.level == logging.DEBUG:
+        logger.setLevel(logging.NOTSET)
+
+
 class LexicalIndex:
     DIR = "lexical"
 
     def __init__(self, language: str = "german") -> None:
         import bm25s
         import Stemmer
+
+        _quiet_bm25s()
         from bm25s.tokenization import Tokenizer
 
         self.language = language

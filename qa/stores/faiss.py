@@ -280,6 +280,7 @@ class FaissIndex:
 
 
 LAZY_PARTS = ("dense.faiss", "lexical/", SENTENCE_FILE)  # loaded (and verified) on first use
+MANIFEST_KEYS = ("dim", "config", "chunks", "sentences", "documents")
 
 
 def load_index(index_dir: Path, expect: IndexConfig | None = None) -> FaissIndex:
@@ -290,9 +291,16 @@ def load_index(index_dir: Path, expect: IndexConfig | None = None) -> FaissIndex
         raise IndexMismatchError(f"no index in {index_dir}/: run `qa ingest` first")
     try:
         manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError(f"manifest.json holds a JSON {type(manifest).__name__}, not an "
+                             "object")
         if manifest.get("format") != FORMAT:
             raise IndexMismatchError(f"index in {index_dir}/ has format {manifest.get('format')},"
                                      f" this qa reads {FORMAT}; {REBUILD_HINT}")
+        missing = [k for k in MANIFEST_KEYS if k not in manifest]
+        if missing or not isinstance(manifest["config"], dict) or not isinstance(
+                manifest.get("documents", {}), dict):
+            raise ValueError(f"manifest.json lacks {', '.join(missing) or 'a config object'}")
         verify_files(version, manifest, skip=LAZY_PARTS)
         rows = RowReader(version / ROWS_FILE)
         vectors = VectorFile(version / "vectors.npy")  # rows read on demand

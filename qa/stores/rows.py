@@ -14,8 +14,8 @@ Tables: ``documents`` (text, metadata, its chunk and sentence row ranges), ``chu
 offsets, sentence range; source and title only where they differ from the document's),
 ``sentences`` (offsets), ``terms`` (evidence term -> number of sentences containing it, counted
 at write time, so opening a version scans nothing). Ids are indexed, not unique: when two
-documents share a content hash, a lookup by id gives the later one, as the dictionaries of the
-earlier in-memory store did.
+documents share an id (indexes of hand-made records; ingest makes one id per source), a lookup by
+id gives the later one, as the dictionaries of the earlier in-memory store did.
 
 The file is written once into the version's temporary folder without a journal (a crash leaves
 only that folder, which the next writer removes) and read with ``immutable=1``: a version never
@@ -42,6 +42,7 @@ from typing import Any, TypeVar, overload
 
 import numpy as np
 
+from qa.errors import IndexMismatchError
 from qa.types import Chunk, Document, Sentence
 
 FILE = "rows.sqlite"
@@ -202,6 +203,7 @@ class RowReader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.where = f"{path.parent.parent}/"  # the index folder, for the corrupt-index line
         self._uri = path.resolve().as_uri() + "?mode=ro&immutable=1"
         self._local = threading.local()
         self._open: list[sqlite3.Connection] = []  # every thread's, closed with the reader
@@ -230,17 +232,42 @@ class RowReader:
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._conn().execute(sql, params).fetchall()
 
+    def _garbled(self, why: str) -> IndexMismatchError:
+        """The corrupt-index line for rows that are missing or do not hold what they should (a
+        ``rows.sqlite`` changed behind the checksums, or written before them)."""
+        from qa.stores.base import REBUILD_HINT
+
+        return IndexMismatchError(f"index in {self.where} is corrupt ({FILE}: {why}); "
+                                  f"{REBUILD_HINT}")
+
+    def _document_span(self, r: tuple[Any, ...]) -> tuple[Document, range, range]:
+        n = self.counts
+        return (_document(r[:7]), range(*_span(r[7], r[8], n["chunks"])),
+                range(*_span(r[9], r[10], n["sentences"])))
+
+    def _checked(self, make: Callable[[tuple[Any, ...]], T], r: tuple[Any, ...]) -> T:
+        try:
+            return make(r)
+        except (TypeError, ValueError) as e:
+            raise self._garbled(f"row {r[0]!r} is garbled: {e}") from None
+
+    def _at(self, got: dict[Any, T], key: Any, what: str) -> T:
+        try:
+            return got[key]
+        except KeyError:
+            raise self._garbled(f"{what} row {key} is missing") from None
+
     # -- chunks ----------------------------------------------------------------------------------
     def chunks_at(self, rows: Sequence[int]) -> list[Chunk]:
         """The chunks of these rows, in that order (``IndexError`` for a row that is not)."""
-        got = {r[0]: Chunk(*r[1:]) for r in self._all(_CHUNK + f"WHERE c.row {_IN}",
-                                                      (_json_ints(rows),))}
-        return [_at(got, r) for r in rows]
+        got = {r[0]: self._checked(_chunk, r) for r in self._all(_CHUNK + f"WHERE c.row {_IN}",
+                                                                 (_json_ints(rows),))}
+        return [self._at(got, r, "chunk") for r in rows]
 
     def chunk_ids(self, rows: Sequence[int]) -> list[str]:
         got = dict(self._all(f"SELECT row, chunk_id FROM chunks WHERE row {_IN}",
                              (_json_ints(rows),)))
-        return [_at(got, r) for r in rows]
+        return [self._at(got, r, "chunk") for r in rows]
 
     def _rows_by_id(self, table: str, column: str, ids: Sequence[str]) -> list[int]:
         """The row of each id in ``table`` (``KeyError`` for an unknown one)."""
@@ -254,48 +281,56 @@ class RowReader:
         return self._rows_by_id("chunks", "chunk_id", ids)
 
     def chunks_by_id(self, ids: Sequence[str]) -> list[Chunk]:
-        got = {r[1]: Chunk(*r[1:]) for r in self._all(
+        got = {r[1]: self._checked(_chunk, r) for r in self._all(
             _CHUNK + f"WHERE c.chunk_id {_IN} ORDER BY c.row", (json.dumps(list(ids)),))}
+        lost = [i for i in ids if i not in got]
+        if lost and self._all(f"SELECT 1 FROM chunks WHERE chunk_id {_IN} LIMIT 1",
+                              (json.dumps(lost),)):
+            raise self._garbled(f"chunk {lost[0]} belongs to no document")
         return [got[i] for i in ids]
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
-        return [Chunk(*r[1:]) for r in self._all(_CHUNKS_OF, (doc_id,))]
+        return [self._checked(_chunk, r) for r in self._all(_CHUNKS_OF, (doc_id,))]
 
     def sentence_ranges(self, chunk_rows: Sequence[int]) -> list[tuple[int, int]]:
         """The sentence rows ``[lo, hi)`` that overlap each of these chunks."""
-        return [(lo, hi) for lo, hi in self._all(
-            f"SELECT sentence_lo, sentence_hi FROM chunks WHERE row {_IN}",
+        n = self.counts["sentences"]
+        return [self._checked(lambda r: _span(r[1], r[2], n), r) for r in self._all(
+            f"SELECT row, sentence_lo, sentence_hi FROM chunks WHERE row {_IN}",
             (_json_ints(chunk_rows),))]
 
     # -- sentences -------------------------------------------------------------------------------
     def sentences_at(self, rows: Sequence[int]) -> list[Sentence]:
-        got = {r[0]: Sentence(*r[1:]) for r in self._all(_SENTENCE + f"WHERE s.row {_IN}",
-                                                         (_json_ints(rows),))}
-        return [_at(got, r) for r in rows]
+        got = {r[0]: self._checked(_sentence, r) for r in self._all(
+            _SENTENCE + f"WHERE s.row {_IN}", (_json_ints(rows),))}
+        return [self._at(got, r, "sentence") for r in rows]
 
     def sentence_rows(self, ids: Sequence[str]) -> list[int]:
         return self._rows_by_id("sentences", "sentence_id", ids)
 
     def sentences_of(self, doc_id: str) -> list[Sentence]:
-        return [Sentence(*r[1:]) for r in self._all(_SENTENCES_OF, (doc_id,))]
+        return [self._checked(_sentence, r) for r in self._all(_SENTENCES_OF, (doc_id,))]
 
     def frequencies(self, terms: Iterable[str]) -> dict[str, int]:
-        return dict(self._all(f"SELECT term, df FROM terms WHERE term {_IN}",
-                              (json.dumps(sorted(terms)),)))
+        got = dict(self._all(f"SELECT term, df FROM terms WHERE term {_IN}",
+                             (json.dumps(sorted(terms)),)))
+        if not all(type(v) is int and v >= 0 for v in got.values()):
+            raise self._garbled("the terms table holds a count that is not a number")
+        return got
 
     # -- documents -------------------------------------------------------------------------------
     def document(self, doc_id: str) -> Document | None:
         got = self._all(_DOCUMENT + "WHERE doc_id = ? ORDER BY row DESC LIMIT 1", (doc_id,))
-        return _document(got[0]) if got else None
+        return self._checked(_document, got[0]) if got else None
 
     def document_by_source(self, source: str) -> Document | None:
         got = self._all(_DOCUMENT + "WHERE source = ? ORDER BY row DESC LIMIT 1", (source,))
-        return _document(got[0]) if got else None
+        return self._checked(_document, got[0]) if got else None
 
     def documents_at(self, rows: Sequence[int]) -> list[Document]:
-        got = {r[0]: _document(r) for r in self._all(_DOCUMENT + f"WHERE row {_IN}",
-                                                     (_json_ints(rows),))}
-        return [_at(got, r) for r in rows]
+        got = {r[0]: self._checked(_document, r) for r in self._all(
+            _DOCUMENT + f"WHERE row {_IN}", (_json_ints(rows),))}
+        return [self._at(got, r, "document") for r in rows]
 
     def document_meta(self) -> list[tuple[str, str, dict[str, Any], range, range]]:
         """``(doc_id, source, meta, chunk rows, sentence rows)`` of every document, without
@@ -316,23 +351,42 @@ class RowReader:
             if not got:
                 return
             for r in got:
-                yield _document(r[:7]), range(r[7], r[8]), range(r[9], r[10])
+                yield self._checked(self._document_span, r)
             row = got[-1][0] + 1
 
 
 def _document(r: tuple[Any, ...]) -> Document:
-    return Document(r[1], r[2], r[3], r[4], r[5], json.loads(r[6]))
+    if not all(isinstance(x, str) for x in r[1:7]):
+        raise TypeError("a text column holds no text")
+    meta = json.loads(r[6])
+    if not isinstance(meta, dict):
+        raise ValueError("its metadata is not an object")
+    return Document(r[1], r[2], r[3], r[4], r[5], meta)
+
+
+def _span(lo: Any, hi: Any, size: int) -> tuple[int, int]:
+    """A row or offset range ``[lo, hi)`` within ``0..size``; ``ValueError`` for anything else."""
+    if type(lo) is not int or type(hi) is not int or not 0 <= lo <= hi <= size:
+        raise ValueError(f"range {lo!r}..{hi!r} is not within 0..{size}")
+    return lo, hi
+
+
+def _chunk(r: tuple[Any, ...]) -> Chunk:
+    if not all(isinstance(x, str) for x in r[1:6]):
+        raise TypeError("a text column holds no text")
+    _span(r[6], r[7], len(r[5]) + r[6] if type(r[6]) is int else 0)
+    return Chunk(*r[1:])
+
+
+def _sentence(r: tuple[Any, ...]) -> Sentence:
+    if not all(isinstance(x, str) for x in r[1:3]):
+        raise TypeError("an id column holds no text")
+    _span(r[3], r[4], r[4] if type(r[4]) is int else 0)
+    return Sentence(*r[1:])
 
 
 def _json_ints(rows: Iterable[int]) -> str:
     return json.dumps([int(r) for r in rows])
-
-
-def _at(got: dict[Any, T], key: Any) -> T:
-    try:
-        return got[key]
-    except KeyError:
-        raise IndexError(f"no row {key}") from None
 
 
 def _close_all(conns: list[sqlite3.Connection], guard: threading.Lock) -> None:

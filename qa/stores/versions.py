@@ -146,20 +146,37 @@ def prune(index_dir: Path, keep: int = 2) -> None:
             os.close(fd)
 
 
+MAX_POINTER_BYTES = 256  # CURRENT holds one version folder's name
+
+
 def current_version(index_dir: Path) -> Path | None:
-    """The active version folder, or None when there is no index at all (no ``CURRENT``).
+    """The active version folder, or None when there is no index at all (no ``CURRENT`` and
+    no version folder).
 
     A ``CURRENT`` that cannot be read or names no version folder is a corrupt index
     (``IndexMismatchError``), not a missing one: rebuilding the whole index silently from the
     corpus would hide the damage and can take long."""
     pointer = index_dir / "CURRENT"
-    if not pointer.is_file():
+    if not pointer.exists() and not pointer.is_symlink():
+        versions = sorted(p.name for p in index_dir.glob("v-*") if (p / "manifest.json").is_file())
+        if versions:  # deleted beside intact versions: say so rather than rebuild everything
+            raise IndexMismatchError(
+                f"index in {index_dir}/ is corrupt (CURRENT is missing beside {len(versions)} "
+                f"version(s); write the newest, {versions[-1]}, into CURRENT to use it, or "
+                f"{REBUILD_HINT})")
         return None
     try:
-        name = pointer.read_bytes().decode("utf-8").strip()
-    except (OSError, UnicodeDecodeError) as e:
+        if not pointer.is_file():  # a folder, a dangling link, a device
+            raise OSError("not a file")
+        with open(pointer, "rb") as f:
+            raw = f.read(MAX_POINTER_BYTES + 1)
+        if len(raw) > MAX_POINTER_BYTES:
+            raise ValueError(f"more than {MAX_POINTER_BYTES} bytes, not a version name")
+        name = raw.decode("utf-8").strip()
+    except (OSError, ValueError) as e:  # UnicodeDecodeError is a ValueError
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         raise IndexMismatchError(f"index in {index_dir}/ is corrupt (CURRENT is unreadable: "
-                                 f"{e}); {REBUILD_HINT}") from e
+                                 f"{why[:200]}); {REBUILD_HINT}") from e
     version = index_dir / name
     if not name.startswith("v-") or "/" in name or not version.is_dir():
         shown = name if len(name) <= 80 and name.isprintable() else repr(name[:80])

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
+import logging
+import os
 import re
 import threading
 import warnings
@@ -21,6 +24,7 @@ from qa.stores.postgres import schema as tables
 from qa.stores.postgres.store import EF_SEARCH, PostgresStore
 
 _T = TypeVar("_T")
+log = logging.getLogger(__name__)
 POOL_SIZE = 4  # reading connections per backend (per process), unless settings say otherwise
 POOL_TIMEOUT_S = 10.0  # how long a reader waits for a free connection
 
@@ -37,22 +41,49 @@ def _lock_key(schema: str, what: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def _parse(conninfo: str) -> dict[str, str] | None:
+    """The parts of a connection string (URL or ``key=value`` form), or None when libpq cannot
+    read it (its own message then quotes the string, password and all, so it is not shown)."""
+    from psycopg import Error
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return {k: str(v) for k, v in conninfo_to_dict(conninfo).items()}
+    except Error:
+        return None
+
+
 def _redact(url: str) -> str:
-    """The URL without its password, for messages.
+    """Where a connection string points, without its password, for messages.
 
     >>> _redact("postgresql://qa:s3cret@db.example:5433/articles?sslmode=require")
     'postgresql://qa@db.example:5433/articles'
+    >>> _redact("host=db.example user=qa password=s3cret dbname=articles")
+    'postgresql://qa@db.example/articles'
+    >>> _redact("qa:s3cret@db.example/articles")
+    'the configured database (QA_DATABASE_URL is not a valid connection string)'
     """
-    from urllib.parse import urlsplit
+    parts = _parse(url)
+    if parts is None:
+        return "the configured database (QA_DATABASE_URL is not a valid connection string)"
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    port = f":{parts['port']}" if parts.get("port") else ""
+    return f"postgresql://{user}{parts.get('host') or 'localhost'}{port}/{parts.get('dbname', '')}"
 
-    try:
-        u = urlsplit(url)
-        host = u.hostname or "localhost"
-        port = f":{u.port}" if u.port else ""
-        user = f"{u.username}@" if u.username else ""
-        return f"{u.scheme}://{user}{host}{port}{u.path}"
-    except ValueError:
-        return "the configured database"
+
+def _scrub(message: str, conninfo: str) -> str:
+    """``message`` without the connection string or its password, wherever libpq quoted them.
+
+    >>> _scrub('bad "postgresql://qa:pw@h/d": pw', "postgresql://qa:pw@h/d")
+    'bad "***": ***'
+    """
+    secrets = [conninfo]
+    parts = _parse(conninfo) if conninfo else None
+    if parts and parts.get("password"):
+        secrets.append(parts["password"])
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        message = message.replace(secret, "***")
+    return message
 
 
 def _first_line(e: BaseException) -> str:
@@ -110,10 +141,20 @@ class PostgresBackend:
     def _connect_kwargs(self) -> dict[str, Any]:
         return {} if "connect_timeout" in self._conninfo() else {"connect_timeout": 5}
 
+    def _why(self, e: BaseException) -> str:
+        """The first line of a database error, without the password (libpq quotes the
+        connection string in some messages)."""
+        return _scrub(_first_line(e), self.url)
+
     def _unreachable(self, e: BaseException) -> StoreUnavailableError:
+        if self.url and _parse(self.url) is None:
+            return StoreUnavailableError(
+                "QA_DATABASE_URL is not a valid PostgreSQL connection string: use "
+                "postgresql://user:password@host:port/dbname (percent-encode spaces and special "
+                "characters) or host=… user=… password=… dbname=…")
         where = _redact(self.url) if self.url else f"the embedded PostgreSQL in {self.data_dir}/"
         return StoreUnavailableError(f"PostgreSQL at {where} cannot be reached "
-                                     f"({_first_line(e)}); start it, or set QA_DATABASE_URL "
+                                     f"({self._why(e)}); start it, or set QA_DATABASE_URL "
                                      "to a running server")
 
     def connect(self, autocommit: bool = True) -> Any:
@@ -124,8 +165,8 @@ class PostgresBackend:
         conninfo = self._conninfo()
         try:
             conn = psycopg.connect(conninfo, autocommit=autocommit, **self._connect_kwargs())
-        except psycopg.Error as e:
-            raise self._unreachable(e) from e
+        except psycopg.Error as e:  # not chained: the original quotes the connection string
+            raise self._unreachable(e) from None
         try:
             self._prepare(conn)
             if not autocommit:
@@ -219,7 +260,7 @@ class PostgresBackend:
                 tables.write(self, conn, config, dim, records, list(delete), replace)
         except psycopg.OperationalError as e:
             raise StoreUnavailableError(f"writing to {self.where} failed "
-                                        f"({_first_line(e)}); nothing was changed") from e
+                                        f"({self._why(e)}); nothing was changed") from None
         if self._reader is not None:
             # the reading connections may predate the vector extension (opened to ask whether
             # an index exists, before the first write created it) or the tables a replace
@@ -227,12 +268,47 @@ class PostgresBackend:
             self._reader.reset()
 
 
+HANDLE_PIDS = ".handle_pids.json"  # pgserver's list of the processes using a server
+
+
+def _forget_dead_handles(data_dir: Path) -> list[int]:
+    """Take the processes that ended without saying so (SIGTERM, kill -9) off pgserver's list
+    of users of the server in ``data_dir``; returns their pids. pgserver stops the server when
+    the last process on the list exits, so one stale pid would keep it running for ever."""
+    path = data_dir / HANDLE_PIDS
+    try:
+        pids = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(pids, list):
+        return []
+    dead = [p for p in pids if not isinstance(p, int) or not _alive(p)]
+    if dead:
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([p for p in pids if p not in dead]))
+        os.replace(tmp, path)
+        log.info("embedded PostgreSQL: forgot %d ended process(es) %s", len(dead), dead)
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def _embedded_server(data_dir: Path) -> Any:
     """The embedded PostgreSQL (pgserver) with its data in ``data_dir``, started if need be;
-    it stops when the last process using it ends."""
+    it stops when the last process using it ends (processes that ended without saying so
+    are forgotten first)."""
     data_dir = Path(data_dir).expanduser().resolve()
     try:
         data_dir.parent.mkdir(parents=True, exist_ok=True)
+        _forget_dead_handles(data_dir)
         with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
             warnings.simplefilter("ignore")
             import pgserver
@@ -321,7 +397,7 @@ class _Reader:
                 if attempt == 2:
                     raise StoreUnavailableError(
                         f"PostgreSQL with {self._backend.where} stopped answering "
-                        f"({_first_line(e)})") from e
+                        f"({self._backend._why(e)})") from None
             except psycopg.errors.UndefinedTable as e:
                 raise IndexMismatchError(f"no index in {self._backend.where} (tables are "
                                          f"missing); {REBUILD_HINT}") from e
