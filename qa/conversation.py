@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 from qa.errors import QAError
 from qa.generators import Generator, Message, generate
-from qa.prompting import approx_tokens, detect_language
+from qa.prompting import approx_tokens
+from qa.text import FUNCTION_WORDS, detect_language
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +51,7 @@ _ANAPHORA = {
 _NOT_ANAPHORIC = [
     re.compile(r"\b(gibt es|es gibt|is there|are there|there is|there are|is it true)\b", re.I),
 ]
-_STOP_WORDS = """
-    der die das den dem des ein eine einen einem einer und oder aber in im am an auf aus bei mit
-    nach von vom zu zum zur für über unter vor wie was wer wann wo warum welche welcher welches
-    viel viele ist sind war waren hat haben wird werden kann noch auch denn so mal dann wieso
-    weshalb gibt es man sich nicht mehr
-    the a an and or but of on at to for with by what who when where why which how much many is
-    are were do does did has have about also else then
-"""
-_STOP = set(_STOP_WORDS.split()) | _ANAPHORA
+_STOP = FUNCTION_WORDS | _ANAPHORA
 _PREFIX = re.compile(
     r"^\s*(?:[-*•>]\s*|\d+[.)]\s*)?(?:(?:eigenständige|eigenstaendige|umformulierte|neue|"
     r"vollständige|standalone|rewritten|reformulated|new|full)\s+)?"

@@ -23,7 +23,6 @@ set (``eval/README.md``), and sentence vectors stored beside the chunk vectors.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -31,8 +30,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qa.cleaning import headline_like
-from qa.prompting import STOP_WORDS
 from qa.questions import asks_for_quantity
+from qa.text import terms
 from qa.types import Hit, Passage, Sentence
 
 if TYPE_CHECKING:
@@ -52,22 +51,6 @@ class EvidenceConfig:
     number_weight: float = 1.5  # bonus for a sentence with a number when a quantity is asked
     neighbours: int = 1  # this many best sentences get a neighbour on each side
     max_windows: int = 6
-
-
-_WORD = re.compile(r"\w+", re.U)
-_NUM = re.compile(r"\d+(?:[.,]\d+)*")
-
-
-def terms(text: str) -> set[str]:
-    """Cross-form matching terms: numbers in one notation, words cut to 5 letters.
-
-    >>> sorted(terms("Wie viele Rechenzentren baut Alibaba 2025?"))
-    ['2025', 'aliba', 'baut', 'reche']
-    """
-    out = {m.group(0).replace(",", ".") for m in _NUM.finditer(text)}
-    out |= {w.lower()[:5] for w in _WORD.findall(text)
-            if len(w) > 3 and not w.isdigit() and w.lower() not in STOP_WORDS}
-    return out
 
 
 def _heading(text: str, u: Sentence) -> bool:

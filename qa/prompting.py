@@ -15,6 +15,12 @@ from qa.chunking import split_sentences
 from qa.cleaning import headline_like
 from qa.generators import Message
 from qa.questions import asks_for_money, asks_for_quantity, question_parts
+from qa.text import STOP_WORDS_DE as _DE
+from qa.text import STOP_WORDS_EN as _EN
+from qa.text import WORD as _WORD
+from qa.text import detect_language
+from qa.text import fold as _fold
+from qa.text import match_terms as _terms
 from qa.types import Citation, Hit, Passage
 
 NOT_FOUND = "NICHT_IN_DEN_ARTIKELN"
@@ -48,37 +54,9 @@ INSTRUCTION = {
           "passages.",
 }
 
-_DE = frozenset(
-    ["der", "die", "das", "und", "ist", "nicht", "ein", "eine", "wie", "was", "wer", "wann", "wo", "warum", "welche", "welcher", "welches", "hat", "haben", "wird", "werden", "mit", "für", "von", "auf", "im", "den", "dem", "des", "zu", "zum", "zur", "auch", "sich", "viel", "viele", "gibt", "es", "sind", "war", "waren", "über", "nach", "bei", "aus", "oder", "noch", "kann"])
-_EN = frozenset(
-    ["the", "and", "is", "are", "was", "were", "what", "who", "when", "where", "why", "which", "how", "does", "do", "did", "has", "have", "will", "with", "for", "from", "of", "on", "in", "to", "a", "an", "it", "its", "by", "about", "many", "much", "there", "this", "that", "as", "at", "be", "or", "can"])
-STOP_WORDS = _DE | _EN
-_WORD = re.compile(r"\w+", re.U)
-_NUM = re.compile(r"\d+(?:[.,]\d+)*")
-
-
-def detect_language(text: str) -> str:
-    """'de' or 'en' from stop words and umlauts; German wins ties (the corpus language).
-
-    >>> detect_language("How many parameters does Qwen3-Max have?"), detect_language("Wie viel?")
-    ('en', 'de')
-    """
-    words = [w.lower() for w in _WORD.findall(text)]
-    de = sum(w in _DE for w in words) + 2 * len(re.findall(r"[äöüß]", text.lower()))
-    en = sum(w in _EN for w in words)
-    return "en" if en > de else "de"
-
-
 def approx_tokens(text: str) -> int:
     """A tokenizer-free estimate (about 3.3 characters per token for German with Qwen's BPE)."""
     return max(1, round(len(text) / 3.3))
-
-
-def _terms(text: str) -> set[str]:
-    """Crude cross-form matching: lowercase words cut to 5 letters, numbers in one notation."""
-    out = {m.group(0).replace(",", ".") for m in _NUM.finditer(text)}
-    out |= {w.lower()[:5] for w in _WORD.findall(text) if len(w) > 3 and not w.isdigit()}
-    return out - {w[:5] for w in _DE | _EN}
 
 
 def select_passages(question: str, hits: Sequence[Hit], budget_tokens: int, max_passages: int,
@@ -435,10 +413,6 @@ def lacks_what_was_asked(answer: str, question: str) -> bool:
 
 
 _NAME_RUN = re.compile(r"[A-ZÄÖÜ][\w&'’-]*(?:\s+[A-ZÄÖÜ][\w&'’-]*)+")
-
-
-def _fold(text: str) -> str:
-    return text.lower().translate(str.maketrans("äöüß", "aous"))
 
 
 def unsupported_names(answer: str, passages: Sequence[Passage], question: str = "") -> set[str]:

@@ -248,7 +248,7 @@ class StoreContract:
         assert store.lexical_coverage("Zzyzx Quux") == 0.0
 
     def test_sentence_frequencies(self, backend: Any) -> None:
-        from qa.evidence import terms
+        from qa.text import terms
 
         recs = self.records()
         store = self.write(backend, recs)

@@ -109,7 +109,7 @@ def test_an_older_format_asks_for_a_rebuild(tmp_path: Path) -> None:
 
 def test_sentence_frequencies_are_stored_not_counted_at_open(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from qa.evidence import terms
+    from qa.text import terms
 
     _, recs = _store(tmp_path)
     monkeypatch.setattr("qa.evidence.terms", lambda text: pytest.fail("counted at open"))

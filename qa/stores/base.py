@@ -28,6 +28,7 @@ import numpy as np
 
 from qa.errors import IndexMismatchError
 from qa.filters import Filter
+from qa.text import TEXT_VERSION
 from qa.types import Chunk, Document, Sentence
 
 REBUILD_HINT = "run `qa ingest --rebuild` to build it again from the articles"
@@ -48,6 +49,9 @@ class IndexConfig:
     # what a doc_id hashes: "source" (name and text, qa.corpus.document_id). Indexes written
     # before it keyed documents by their text alone and are refused with the rebuild hint.
     doc_identity: str = "source"
+    # the stop words and term rules the stored term counts were made with (qa.text): a change
+    # there makes an old index say "rebuild" instead of scoring with stale counts
+    text_version: str = TEXT_VERSION
 
     @classmethod
     def from_settings(cls, s: Any) -> IndexConfig:

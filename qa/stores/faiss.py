@@ -334,7 +334,7 @@ def stemmer_language(documents: Iterable[Document]) -> str:
 
 
 def _language_weight(d: Document) -> tuple[str, int]:
-    from qa.prompting import detect_language
+    from qa.text import detect_language
 
     return detect_language(d.text[:5000]), len(d.text)
 

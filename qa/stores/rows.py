@@ -111,7 +111,7 @@ class RowWriter:
     FLUSH = 20_000  # rows buffered before an insert
 
     def __init__(self, path: Path) -> None:
-        from qa.evidence import terms
+        from qa.text import terms
 
         self._terms = terms
         self._conn = sqlite3.connect(path)

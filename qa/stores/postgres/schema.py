@@ -41,7 +41,7 @@ def ts_config(document: Document, lexical_language: str = "auto") -> str:
     """
     if lexical_language != "auto":
         return lexical_language if lexical_language in LEXICAL_CONFIGS else "simple"
-    from qa.prompting import detect_language
+    from qa.text import detect_language
 
     return TS_CONFIGS.get(detect_language(document.text[:5000]), "simple")
 
@@ -254,7 +254,7 @@ def _insert(conn: Any, schema: str, suffix: str, config: IndexConfig,
     """COPY the records' documents, chunks and sentences in (binary)."""
     from psycopg.types.json import Jsonb
 
-    from qa.evidence import terms
+    from qa.text import terms
 
     s, t = f'"{schema}"', suffix
     kept = kept or {}

@@ -237,7 +237,7 @@ class PostgresStore:
         return [(i, float(score)) for i, score in rows if score > 0]
 
     def lexical_coverage(self, text: str) -> float:
-        from qa.prompting import STOP_WORDS
+        from qa.text import STOP_WORDS
 
         words = [w for w in query_words(text) if w not in STOP_WORDS and len(w) > 1]
         if not words:
