@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from qa import registry
+from qa.answering import finish
 from qa.config import Settings
 from qa.corpus import SUPPORTED, Skipped, load_corpus
 from qa.embedders import Embedder
@@ -27,21 +28,14 @@ from qa.grounding import cited_passages, support_probability
 from qa.indexing import IngestReport, update_index
 from qa.pages import with_pages
 from qa.prompting import (
-    ABSTAIN_TEXT,
     NOT_FOUND,
     REFUSAL_MARKERS,
-    REST_MISSING_TEXT,
     approx_tokens,
     build_messages,
     could_be_refusal,
     detect_language,
     is_refusal,
-    lacks_what_was_asked,
-    postprocess,
     select_passages,
-    split_partial,
-    unsupported_names,
-    unsupported_numbers,
 )
 from qa.questions import question_parts
 from qa.retrieval import HybridRetriever, Retriever
@@ -168,22 +162,6 @@ def ocr_note(source: str, meta: dict[str, Any]) -> str:
     n, seconds = int(meta["ocr_pages"]), float(meta.get("ocr_seconds") or 0)
     return (f"{source}: {n} page{'s' if n != 1 else ''} read by OCR in {seconds:.1f} s "
             f"({seconds / max(n, 1):.1f} s per page)")
-
-
-def _abstain_reason(text: str, citations: Sequence[Citation], refused: bool,
-                    passages: Sequence[Passage], question: str) -> str | None:
-    """Why a written reply is not shown as an answer, or None when it is one."""
-    if refused:
-        return "the model refused"
-    invented = unsupported_numbers(text, passages, question) | unsupported_names(text, passages,
-                                                                                 question)
-    if invented:
-        return "numbers or names no passage holds: " + ", ".join(sorted(invented))
-    if not citations:
-        return "no passage supports the reply"
-    if lacks_what_was_asked(text, question):
-        return "the reply does not contain what the question asks for"
-    return None
 
 
 class Assistant:
@@ -315,35 +293,22 @@ class Assistant:
                     # the refusal marker banned (checked below like any answer)
                     log.info("second try: refused with probability %.2f only", p_refuse)
                     yield from self._write(w, messages, avoid=REFUSAL_MARKERS)
-        draft = None
         marks["generate"] = time.perf_counter()
-        if w.error:  # a broken answer is shown as broken, never silently truncated
-            if w.raw:
-                text, citations, _ = postprocess(w.raw, passages, lang)
-                text = f"{text} … [answer incomplete: {w.error}]"
-            else:
-                text, citations = f"[no answer: {w.error}]", []
-            abstained = False
-        else:
-            # a question of several parts, "answer to one. NICHT_IN_DEN_ARTIKELN": the answer is
-            # kept, the rest said missing. For a question of one part the text before the marker
-            # was filler as often as an answer (test half: one of each), so it stays a refusal.
-            raw, rest_missing = split_partial(w.raw) if len(parts) > 1 else (w.raw, False)
-            text, citations, refused = postprocess(raw, passages, lang)
-            reason = reason or _abstain_reason(text, citations, refused, passages, q)
-            if reason is None and s.verify_threshold > 0:
-                p_support = support_probability(w.generator, q, text,
-                                                cited_passages(citations, passages))
-                if p_support is not None and p_support < s.verify_threshold:
-                    reason = f"the passages do not state this answer (p={p_support:.2f})"
-            abstained = reason is not None
-            if abstained:
-                log.info("abstaining: %s", reason)
-                draft = None if w.raw == NOT_FOUND else w.raw.strip() or None
-                text = ABSTAIN_TEXT[lang]
-                citations = []
-            elif rest_missing:
-                text = f"{text} {REST_MISSING_TEXT[lang]}"
+
+        def verify(text: str, citations: Sequence[Citation]) -> str | None:
+            nonlocal p_support
+            p_support = support_probability(w.generator, q, text,
+                                            cited_passages(list(citations), passages))
+            if p_support is not None and p_support < s.verify_threshold:
+                return f"the passages do not state this answer (p={p_support:.2f})"
+            return None
+
+        verdict = finish(w.raw, passages, q, len(parts), lang, error=w.error, reason=reason,
+                         verify=verify if s.verify_threshold > 0 else None)
+        if verdict.abstained:
+            log.info("abstaining: %s", verdict.reason)
+        text, citations, abstained = verdict.text, list(verdict.citations), verdict.abstained
+        reason, draft = verdict.reason, verdict.draft
         if citations and self.index is not None:  # the page each quote is on (paged files)
             citations = with_pages(citations, passages, self.index.document, lang)
         answer = Answer(question=question, text=text.strip(), abstained=abstained,

@@ -10,7 +10,8 @@ import pytest
 MODULES = ["qa.cleaning", "qa.evidence", "qa.questions", "qa.prompting", "qa.chunking",
            "qa.metrics", "qa.indexing", "qa.corpus", "qa.retrieval", "qa.stores.base",
            "qa.stores.bm25", "qa.stores.faiss", "qa.stores.rows", "qa.stores.vectors",
-           "qa.watch", "qa.ocr", "qa.telemetry", "qa.text"]
+           "qa.watch", "qa.ocr", "qa.telemetry", "qa.text",
+           "qa.answering.checks"]
 
 
 @pytest.mark.parametrize("name", MODULES)

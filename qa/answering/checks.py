@@ -1,0 +1,114 @@
+"""``finish``: the one place that decides whether a reply is shown, and why not.
+
+It takes the model's raw reply and the passages it read and returns a :class:`Verdict`: the text
+to show with its citations, or an abstention with its reason (and the withheld draft, for the
+eval and for debugging). It needs no model, so every rule is tested with plain strings
+(``tests/test_checks.py``, with examples from each eval corpus).
+
+The rules, in order, each with what it catches:
+
+1. a reply cut off by an error is shown as broken, never as a complete answer;
+2. for a question of several parts, "answer to one part. NICHT_IN_DEN_ARTIKELN" keeps the answer
+   and says the rest is missing (``split_partial``);
+3. a refusal (the marker, or a reply that only says the passages do not tell) is an abstention
+   (``postprocess``);
+4. names and numbers that no passage (or the question) holds are inventions
+   (``unsupported_numbers``, ``unsupported_names``);
+5. a reply no passage supports gets no citation and is not shown;
+6. a reply that does not contain the kind of thing asked (a number for "how many") is not an
+   answer (``lacks_what_was_asked``);
+7. optionally, the model's own judgement that the cited passages state the reply (``verify``,
+   ``qa.grounding``; off by default, eval/README.md says why).
+
+A wrong reply costs more than a refusal that shows the closest passages; the figures that keep
+each rule are in eval/README.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from qa.prompting import (
+    ABSTAIN_TEXT,
+    NOT_FOUND,
+    REST_MISSING_TEXT,
+    lacks_what_was_asked,
+    postprocess,
+    split_partial,
+    unsupported_names,
+    unsupported_numbers,
+)
+from qa.types import Citation, Passage
+
+# the support check: (reply, its citations) -> why it is not supported, or None
+Verify = Callable[[str, Sequence[Citation]], "str | None"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    text: str
+    citations: tuple[Citation, ...]
+    abstained: bool
+    reason: str | None = None  # why the reply is not shown
+    draft: str | None = None  # the withheld reply, when the model wrote one
+
+
+def abstain_reason(text: str, citations: Sequence[Citation], refused: bool,
+                   passages: Sequence[Passage], question: str) -> str | None:
+    """Why a written, post-processed reply is not shown as an answer, or None when it is one.
+
+    >>> from qa.testing import passage
+    >>> p = [passage(1, "Alibaba investiert 380 Milliarden Yuan in KI.")]
+    >>> abstain_reason("Alibaba investiert 480 Milliarden Yuan [1].", [], False, p,
+    ...                "Wie viel investiert Alibaba?")
+    'numbers or names no passage holds: 480'
+    """
+    if refused:
+        return "the model refused"
+    invented = unsupported_numbers(text, passages, question) | unsupported_names(text, passages,
+                                                                                 question)
+    if invented:
+        return "numbers or names no passage holds: " + ", ".join(sorted(invented))
+    if not citations:
+        return "no passage supports the reply"
+    if lacks_what_was_asked(text, question):
+        return "the reply does not contain what the question asks for"
+    return None
+
+
+def finish(raw: str, passages: Sequence[Passage], question: str, n_parts: int, language: str,
+           error: str | None = None, reason: str | None = None,
+           verify: Verify | None = None) -> Verdict:
+    """The verdict on the model's reply ``raw`` to ``question`` (of ``n_parts`` parts) from
+    ``passages``. ``error``: generation broke off; ``reason``: already decided not to answer
+    (no passages, or the refusal probe); ``verify``: the optional support check.
+
+    >>> from qa.testing import passage
+    >>> p = [passage(1, "Der Umsatz stieg auf 412 Millionen Euro.")]
+    >>> v = finish("Der Umsatz stieg auf 412 Millionen Euro.", p, "Wie hoch war der Umsatz?",
+    ...            1, "de")
+    >>> v.abstained, v.text, [c.n for c in v.citations]
+    (False, 'Der Umsatz stieg auf 412 Millionen Euro [1].', [1])
+    >>> finish("NICHT_IN_DEN_ARTIKELN", p, "Wer leitet die Firma?", 1, "de").reason
+    'the model refused'
+    """
+    if error:  # a broken answer is shown as broken, never silently truncated
+        if raw:
+            text, citations, _ = postprocess(raw, passages, language)
+            return Verdict(f"{text} … [answer incomplete: {error}]", tuple(citations), False)
+        return Verdict(f"[no answer: {error}]", (), False)
+    # a question of several parts, "answer to one. NICHT_IN_DEN_ARTIKELN": the answer is kept,
+    # the rest said missing. For a question of one part the text before the marker was filler
+    # as often as an answer (test half: one of each), so it stays a refusal.
+    reply, rest_missing = split_partial(raw) if n_parts > 1 else (raw, False)
+    text, citations, refused = postprocess(reply, passages, language)
+    reason = reason or abstain_reason(text, citations, refused, passages, question)
+    if reason is None and verify is not None:
+        reason = verify(text, citations)
+    if reason is not None:
+        draft = None if raw == NOT_FOUND else raw.strip() or None
+        return Verdict(ABSTAIN_TEXT[language], (), True, reason, draft)
+    if rest_missing:
+        text = f"{text} {REST_MISSING_TEXT[language]}"
+    return Verdict(text.strip(), tuple(citations), False)
