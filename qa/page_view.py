@@ -21,6 +21,7 @@ import io
 import logging
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,8 +59,8 @@ class PageImage:
 
 
 def _normalised(text: str) -> tuple[str, list[int]]:
-    """``text`` with line-end hyphens inside words removed, whitespace runs made one space and
-    letters lower-cased, plus for each character of the result its index in ``text``.
+    """``text`` with line-end hyphens inside words removed, whitespace runs made one space,
+    ligatures and other compatibility characters decomposed (NFKC) and letters lower-cased, plus for each character of the result its index in ``text``.
 
     >>> _normalised("Kreuz-\\r\\nfahrt  Schiff")
     ('kreuzfahrt schiff', [0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 15, 16, 17, 18, 19, 20])
@@ -83,8 +84,9 @@ def _normalised(text: str) -> tuple[str, list[int]]:
                 index.append(i)
             i += 1
             continue
-        out.append(ch.lower())
-        index.append(i)
+        for c in unicodedata.normalize("NFKC", ch).lower():  # "ﬀ" (pypdf) is "ff" (PDFium)
+            out.append(c)
+            index.append(i)
         i += 1
     return "".join(out), index
 
@@ -99,6 +101,8 @@ def find_quote(page_text: str, quote: str, min_chars: int = 20) -> tuple[int, in
     (24, 48)
     >>> find_quote("Seite 1: Der Hafen wächst seit Jahren", "Der Hafen wächst seit Jahren stetig")
     (9, 37)
+    >>> find_quote("Die veröffentlichte Version", "veröﬀentlichte")  # a ligature in the quote
+    (4, 19)
     >>> find_quote("Nichts davon.", "Der Hafen") is None
     True
     """
