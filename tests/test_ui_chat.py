@@ -87,6 +87,9 @@ def test_bad_filter_is_one_line_in_the_chat_and_the_chat_goes_on(app: Any) -> No
                               date_from="2025-10-01", date_to="2025-09-01",
                               state=(chat, turns, ids))
     assert "date_from 2025-10-01 is after date_to 2025-09-01" in chat[-1]["content"]
+    chat, _, turns, ids = ask(app, fns, "Wie viel investiert Alibaba?", sources=["../etc/*"],
+                              state=(chat, turns, ids))  # a typed glob that leaves the corpus
+    assert "bad source '../etc/*'" in chat[-1]["content"]
     chat, _, turns, ids = ask(app, fns, "Wie viel investiert Alibaba?", state=(chat, turns, ids))
     assert turns[-1] is not None and turns[-1].filter is None and ids[-1].startswith("ans_")
     assert "qa-filter-note" not in chat[-1]["content"]  # no filter, no note
