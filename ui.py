@@ -113,12 +113,17 @@ class App:
     def __init__(self, settings: Any) -> None:
         from qa.assistant import Assistant
         from qa.documents import DocumentLibrary
+        from qa.feedback import RecentAnswers
+        from qa.page_view import PageViewer
 
         self.settings = settings
         self.assistant = Assistant.load(settings)
         self.library = DocumentLibrary(settings, self.assistant.embedder,
                                        self.assistant.store)
         self.feedback_path = settings.data_dir / "feedback.jsonl"
+        # answer ids as the HTTP API gives them (``ans_...``): a thumb is stored with its id
+        self.answers = RecentAnswers()
+        self.pages = PageViewer(settings.corpus_dir)  # cited PDF pages, only from the corpus
         self._generators = {(settings.backend, self.current_model()): self.assistant.generator}
         self._lock = threading.Lock()
 
@@ -196,6 +201,7 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
     from qa.assistant import Done, Retrieved, Token
     from qa.errors import QAError
     from qa.feedback import record_feedback
+    from qa.filters import make_filter
     from qa.render import (
         esc,
         md_escape,
@@ -209,70 +215,84 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
 
     s = app.settings
 
-    def respond(message: str, chat: list[dict], turns: list, backend: str, model: str,
-                top_k: float, language: str) -> Iterator[tuple]:
+    def sources_html(answer: Any, turn: int) -> str:
+        return render_sources(answer, turn, app.lookup, page_image=app.pages.view)
+
+    def respond(message: str, chat: list[dict], turns: list, ids: list, backend: str,
+                model: str, top_k: float, language: str, only_sources: list[str] | None,
+                date_from: str, date_to: str) -> Iterator[tuple]:
         message = (message or "").strip()
         if not message:
             gr.Warning("Bitte eine Frage eingeben. / Please type a question.")
-            yield gr.skip(), chat, gr.skip(), turns
+            yield gr.skip(), chat, gr.skip(), turns, ids
             return
         turn = len(turns)
         history = [(a.standalone_question or a.question, a.text)
                    for a in turns[-2:] if a is not None and not a.error]
         chat = [*chat, {"role": "user", "content": md_escape(message)},
                 {"role": "assistant", "content": "…"}]
-        yield "", chat, render_empty(), turns
+        yield "", chat, render_empty(), turns, ids
         answer = None
         try:
+            # a bad date is one InputError line in the chat, like any other bad input
+            allowed = make_filter(sources=list(only_sources or []) or None,
+                                  date_from=(date_from or "").strip() or None,
+                                  date_to=(date_to or "").strip() or None)
             assistant = app.assistant_for(backend, model)
             text, passages, standalone, lang = "", (), None, "de"
             for event in assistant.events(message, language=None if language == "auto"
-                                          else language, top_k=int(top_k), history=history):
+                                          else language, top_k=int(top_k), history=history,
+                                          allowed=allowed):
                 if isinstance(event, Retrieved):
                     passages, lang = event.passages, event.language
                     standalone = event.question if event.question != message else None
                     chat[-1] = {"role": "assistant",
                                 "content": render_partial("", turn, passages, standalone, lang)}
-                    yield gr.skip(), chat, render_retrieved(passages, turn, app.lookup, lang), turns
+                    yield (gr.skip(), chat, render_retrieved(passages, turn, app.lookup, lang),
+                           turns, ids)
                 elif isinstance(event, Token):
                     text += event.text
                     chat[-1] = {"role": "assistant",
                                 "content": render_partial(text, turn, passages, standalone, lang)}
-                    yield gr.skip(), chat, gr.skip(), turns
+                    yield gr.skip(), chat, gr.skip(), turns, ids
                 elif isinstance(event, Done):
                     answer = event.answer
             if answer is None:
                 raise QAError("the answer pipeline ended without an answer")
+            answer_id = app.answers.add(answer)
             chat[-1] = {"role": "assistant", "content": render_answer(answer, turn)}
-            yield gr.skip(), chat, render_sources(answer, turn, app.lookup), [*turns, answer]
+            yield (gr.skip(), chat, sources_html(answer, turn), [*turns, answer],
+                   [*ids, answer_id])
         except QAError as e:  # InputError included: shown in the chat, the UI keeps working
             log.warning("question failed: %s", e)
             chat[-1] = {"role": "assistant", "content": render_error(str(e))}
-            yield gr.skip(), chat, gr.skip(), [*turns, None]
+            yield gr.skip(), chat, gr.skip(), [*turns, None], [*ids, None]
         except Exception as e:  # noqa: BLE001 - a bug must not leave the chat hanging
             log.exception("question failed")
             chat[-1] = {"role": "assistant",
                         "content": render_error(f"internal error ({type(e).__name__}); "
                                                 "see the server log")}
-            yield gr.skip(), chat, gr.skip(), [*turns, None]
+            yield gr.skip(), chat, gr.skip(), [*turns, None], [*ids, None]
 
     def show_turn(turns: list, evt: gr.SelectData):  # noqa: ANN202
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         turn = int(index) // 2
         if 0 <= turn < len(turns) and turns[turn] is not None:
-            return render_sources(turns[turn], turn, app.lookup)
+            return sources_html(turns[turn], turn)
         return gr.skip()
 
-    def on_like(turns: list, evt: gr.LikeData, request: gr.Request) -> None:
+    def on_like(turns: list, ids: list, evt: gr.LikeData, request: gr.Request) -> None:
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         turn = int(index) // 2
         answer = turns[turn] if 0 <= turn < len(turns) else None
         if answer is None or evt.liked not in (True, False, "Like", "Dislike"):
             return
         rating = "up" if evt.liked in (True, "Like") else "down"
-        try:
+        answer_id = ids[turn] if turn < len(ids) else None
+        try:  # stored like a rating over the API (POST /v1/feedback): with the answer's id
             record_feedback(app.feedback_path, answer, rating,
-                            session=getattr(request, "session_hash", None))
+                            session=getattr(request, "session_hash", None), via="ui",
+                            **({"answer_id": answer_id} if answer_id else {}))
         except (OSError, QAError) as e:
             gr.Warning(f"Feedback konnte nicht gespeichert werden: {e}")
             return
@@ -290,10 +310,13 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
         return [d.source for d in app.library.list()]
 
     def refresh():  # noqa: ANN202 - after an action of this user: the choice is reset
-        return doc_rows(app), gr.update(choices=doc_choices(), value=None)
+        choices = doc_choices()
+        return (doc_rows(app), gr.update(choices=choices, value=None),
+                gr.update(choices=choices))
 
     def refresh_list():  # noqa: ANN202 - on opening the tab: the user's choice stays
-        return doc_rows(app), gr.update(choices=doc_choices())
+        choices = doc_choices()
+        return doc_rows(app), gr.update(choices=choices), gr.update(choices=choices)
 
     def status(kind: str, text: str) -> str:
         return f'<div class="qa-status qa-status-{esc(kind)}">{esc(text)}</div>'
@@ -350,6 +373,7 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
     backends = app.backends()
     with gr.Blocks(title="Fragen an die Artikel", analytics_enabled=False) as demo:
         turns = gr.State([])
+        answer_ids = gr.State([])  # per turn, the answer's id (as the HTTP API gives it)
         gr.Markdown("## Fragen an die Artikel · Ask the articles\n"
                     "Antworten nur aus den indexierten Artikeln, mit Quellen. "
                     "Answers come only from the indexed articles, with sources.")
@@ -371,6 +395,20 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                                          elem_id="qa-send")
                     clear = gr.Button("Neues Gespräch / new chat", size="sm",
                                       elem_id="qa-clear")
+                    with gr.Accordion("Filter", open=False, elem_id="qa-filter"):
+                        filter_sources = gr.Dropdown(
+                            doc_choices(), value=[], multiselect=True, allow_custom_value=True,
+                            label="Nur aus diesen Dokumenten / only from these documents "
+                                  "(a file name or a glob such as team-a/*)",
+                            elem_id="qa-filter-sources")
+                        with gr.Row():
+                            date_from = gr.Textbox(label="Datum von / date from (ISO)",
+                                                   placeholder="2025-09-01", max_lines=1,
+                                                   max_length=40, elem_id="qa-date-from")
+                            date_to = gr.Textbox(label="bis / to (ISO)", placeholder="2025-09-30",
+                                                 max_lines=1, max_length=40, elem_id="qa-date-to")
+                        gr.Markdown("Ein Datumsbereich lässt Dokumente ohne Datum weg. / "
+                                    "A date range leaves out documents without a date.")
                 with gr.Column(scale=2, min_width=320):
                     sources = gr.HTML(render_empty(), elem_id="qa-sources-panel",
                                       js_on_load=None, padding=True, max_height=720)
@@ -411,22 +449,24 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                 gr.Markdown(f"Index: `{esc(where)}` · articles: `{esc(s.corpus_dir)}` · "
                             f"feedback: `{esc(app.feedback_path)}`")
 
-        ask_inputs = [question, chatbot, turns, backend, model, top_k, language]
-        ask_outputs = [question, chatbot, sources, turns]
+        ask_inputs = [question, chatbot, turns, answer_ids, backend, model, top_k, language,
+                      filter_sources, date_from, date_to]
+        ask_outputs = [question, chatbot, sources, turns, answer_ids]
         for trigger in (question.submit, send.click):
             trigger(respond, ask_inputs, ask_outputs, concurrency_limit=16,
                     concurrency_id="ask", show_progress="hidden")
         chatbot.example_select(pick_example, None, question, queue=False).then(
             respond, ask_inputs, ask_outputs, concurrency_limit=16, concurrency_id="ask",
             show_progress="hidden")
-        chatbot.like(on_like, [turns], None, queue=False)
+        chatbot.like(on_like, [turns, answer_ids], None, queue=False)
         chatbot.select(show_turn, [turns], sources, queue=False)
-        clear.click(lambda: ([], [], render_empty(), ""), None,
-                    [chatbot, turns, sources, question], queue=False)
-        chatbot.clear(lambda: ([], render_empty()), None, [turns, sources], queue=False)
+        clear.click(lambda: ([], [], [], render_empty(), ""), None,
+                    [chatbot, turns, answer_ids, sources, question], queue=False)
+        chatbot.clear(lambda: ([], [], render_empty()), None, [turns, answer_ids, sources],
+                      queue=False)
         backend.change(on_backend, backend, model, queue=False)
 
-        docs_out = [doc_status, table, doc_pick]
+        docs_out = [doc_status, table, doc_pick, filter_sources]
         # the document-changing callbacks are for this page only, not part of the app's API
         add_btn.click(add_docs, [upload, replace], [*docs_out, upload],
                       concurrency_limit=1, concurrency_id="documents", **PRIVATE)
@@ -436,8 +476,8 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                           concurrency_id="documents", **PRIVATE)
         view_btn.click(view_doc, doc_pick, article, queue=False)
         doc_pick.change(view_doc, doc_pick, article, queue=False)
-        demo.load(refresh_list, None, [table, doc_pick], queue=False)
-        docs_tab.select(refresh_list, None, [table, doc_pick], queue=False)
+        demo.load(refresh_list, None, [table, doc_pick, filter_sources], queue=False)
+        docs_tab.select(refresh_list, None, [table, doc_pick, filter_sources], queue=False)
     return demo
 
 

@@ -11,15 +11,23 @@ Offsets are those of ``Citation`` and ``Passage``: character offsets into ``Docu
 
 from __future__ import annotations
 
+import base64
 import html
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from qa.chunking import split_sentences
 from qa.pages import page_of
 from qa.types import Answer, Citation, Document, Passage
 
+if TYPE_CHECKING:
+    from qa.page_view import PageImage
+
 DocumentLookup = Callable[[str], Document | None]
+# (source, 1-based page, quote) -> the page rendered with the quote highlighted (qa.page_view);
+# raises QAError when the page cannot be shown
+PageLookup = Callable[[str, int, str], "PageImage"]
 
 LABELS = {
     "de": {
@@ -38,6 +46,13 @@ LABELS = {
         "missing": "Artikel nicht mehr im Index",
         "none": "Keine passenden Textstellen gefunden.",
         "empty": "Stellen Sie eine Frage – die Quellen erscheinen hier.",
+        "page_show": "Seite ansehen",
+        "page_alt": "{page} von {source}, Zitat markiert",
+        "page_alt_plain": "{page} von {source}",
+        "page_not_found": "Das Zitat wurde auf der Seite nicht gefunden (z. B. ein Scan); "
+                          "die Seite ist ohne Markierung gezeigt.",
+        "page_error": "Die Seite kann nicht gezeigt werden",
+        "filter": "Filter",
     },
     "en": {
         "sources": "Sources",
@@ -55,6 +70,13 @@ LABELS = {
         "missing": "article no longer in the index",
         "none": "No matching passages found.",
         "empty": "Ask a question – the sources appear here.",
+        "page_show": "View the page",
+        "page_alt": "{page} of {source}, quote highlighted",
+        "page_alt_plain": "{page} of {source}",
+        "page_not_found": "The quote was not found on the page (a scan, for example); the "
+                          "page is shown without highlight.",
+        "page_error": "The page cannot be shown",
+        "filter": "Filter",
     },
 }
 
@@ -128,10 +150,39 @@ def render_partial(text: str, turn: int, passages: Sequence[Passage],
     return _standalone_detail(standalone, language) + body
 
 
+def describe_filter(conditions: Mapping[str, Any] | None) -> str:
+    """One line for the filter an answer was restricted to (``Answer.filter``), or "".
+
+    >>> describe_filter({"sources": ["a.pdf", "b/*"], "date_from": "2025-09-01"})
+    'source a.pdf or b/*, from 2025-09-01'
+    >>> describe_filter(None)
+    ''
+    """
+    from qa.filters import Filter
+
+    if not conditions:
+        return ""
+    f = Filter(sources=tuple(str(x) for x in conditions.get("sources") or ()),
+               date_from=conditions.get("date_from"), date_to=conditions.get("date_to"),
+               language=conditions.get("language"),
+               tags=tuple(str(x) for x in conditions.get("tags") or ()))
+    return f.describe() if f else ""
+
+
+def _filter_note(conditions: Mapping[str, Any] | None, language: str) -> str:
+    text = describe_filter(conditions)
+    if not text:
+        return ""
+    return (f'<div class="qa-filter-note">{esc(_labels(language)["filter"])}: '
+            f"{html_text(text)}</div>\n\n")
+
+
 def render_answer(answer: Answer, turn: int) -> str:
-    """Chat content of a finished answer: linked markers; an abstention looks different."""
+    """Chat content of a finished answer: linked markers; an abstention looks different; the
+    filter the answer was restricted to, if any, above it."""
     lab = _labels(answer.language)
-    head = _standalone_detail(answer.standalone_question, answer.language)
+    head = (_filter_note(answer.filter, answer.language)
+            + _standalone_detail(answer.standalone_question, answer.language))
     if answer.abstained:
         return (head + f'<div class="qa-abstain"><strong>ℹ {esc(lab["abstained"])}.</strong> '
                 f"{html_text(answer.text)}<br><em>{esc(lab['abstain_hint'])}</em></div>")
@@ -235,11 +286,35 @@ def render_document(doc: Document, spans: Sequence[tuple[int, int]] = (),
             "</div></div>")
 
 
+def render_page_view(source: str, page: int, page_label: str, quote: str,
+                     page_image: PageLookup, language: str = "de") -> str:
+    """The cited page of a PDF behind a disclosure: the page as a PNG (a ``data:`` URL, so no
+    file route is opened) with the quote highlighted, or a line saying why it is not."""
+    from qa.errors import QAError
+
+    lab = _labels(language)
+    summary = f'<summary>{esc(page_label)} – {esc(lab["page_show"])}</summary>'
+    try:
+        view = page_image(source, page, quote)
+    except QAError as e:
+        return (f'<details class="qa-pageview">{summary}<div class="qa-page-note">'
+                f'{esc(lab["page_error"])}: {esc(e)}</div></details>')
+    alt = lab["page_alt" if view.found else "page_alt_plain"].format(page=page_label,
+                                                                     source=source)
+    note = "" if view.found else f'<div class="qa-page-note">{esc(lab["page_not_found"])}</div>'
+    data = base64.b64encode(view.png).decode("ascii")
+    return (f'<details class="qa-pageview">{summary}{note}'
+            f'<img class="qa-page-img" src="data:image/png;base64,{data}" alt="{esc(alt)}" '
+            f'width="{int(view.width)}" height="{int(view.height)}" '
+            f'data-found="{"1" if view.found else "0"}" loading="lazy"></details>')
+
+
 def render_passage(passage: Passage, turn: int, lookup: DocumentLookup,
                    citation: Citation | None = None, kind: str = "cited",
-                   language: str = "de") -> str:
+                   language: str = "de", page_image: PageLookup | None = None) -> str:
     """One card: [n], title, file, the cited words highlighted inside a few sentences of
-    context, and the whole article behind a disclosure."""
+    context, the cited PDF page as a picture (with ``page_image``), and the whole article
+    behind a disclosure."""
     lab = _labels(language)
     chunk = passage.hit.chunk
     doc = lookup(chunk.source)
@@ -257,8 +332,8 @@ def render_passage(passage: Passage, turn: int, lookup: DocumentLookup,
     byline = " · ".join(str(v) for v in ((doc.meta.get("author"), doc.meta.get("site"),
                                           doc.meta.get("date")) if doc is not None else ())
                          if v)  # metadata of the page, never mixed into its text
-    page = (page_of(doc.meta, span[0], language)[1] if doc is not None and span is not None
-            else None)  # "S. 3", "slide 2" for a paged document
+    page_no, page = (page_of(doc.meta, span[0], language) if doc is not None and span is not None
+                     else (None, None))  # "S. 3", "slide 2" for a paged document
     where = f' <span class="qa-page">{esc(page)}</span>' if page else ""
     head = (f'<div class="qa-card-head"><span class="qa-n">[{int(passage.n)}]</span> '
             f'<span class="qa-title">{esc(title)}</span> '
@@ -271,6 +346,10 @@ def render_passage(passage: Passage, turn: int, lookup: DocumentLookup,
         else:  # what the model read, as it read it
             excerpt = _excerpt(doc, span[0], span[1], [], "qa-hl")
         body = f'<div class="qa-context">{excerpt}</div>'
+        if (citation is not None and page_image is not None and page_no is not None and page
+                and doc is not None and doc.meta.get("format") == "pdf"):
+            body += render_page_view(chunk.source, page_no, page, doc.text[span[0]:span[1]],
+                                     page_image, language)
         css = "qa-hl" if citation is not None else "qa-span"
         full = (f'<details class="qa-full"><summary>{esc(lab["full"])}</summary>'
                 f"{render_document(doc, [span], css)}</details>")
@@ -299,10 +378,11 @@ def render_retrieved(passages: Sequence[Passage], turn: int, lookup: DocumentLoo
                   css="qa-pending")
 
 
-def render_sources(answer: Answer, turn: int, lookup: DocumentLookup) -> str:
-    """The sources panel for a finished answer: cited passages with their quotes highlighted,
-    then the passages read but not cited; for an abstention, the closest passages, labelled
-    as not containing the answer."""
+def render_sources(answer: Answer, turn: int, lookup: DocumentLookup,
+                   page_image: PageLookup | None = None) -> str:
+    """The sources panel for a finished answer: cited passages with their quotes highlighted
+    (and, with ``page_image``, a cited PDF page as a picture), then the passages read but not
+    cited; for an abstention, the closest passages, labelled as not containing the answer."""
     lab = _labels(answer.language)
     if not answer.passages:
         return _panel(lab["sources"], [f'<div class="qa-none">{esc(lab["none"])}</div>'])
@@ -313,7 +393,7 @@ def render_sources(answer: Answer, turn: int, lookup: DocumentLookup) -> str:
     by_n = {p.n: p for p in answer.passages}
     cited = [c for c in sorted(answer.citations, key=lambda c: c.n) if c.n in by_n]
     cards = [render_passage(by_n[c.n], turn, lookup, citation=c, kind="cited",
-                            language=answer.language) for c in cited]
+                            language=answer.language, page_image=page_image) for c in cited]
     cited_ns = {c.n for c in cited}
     rest = [render_passage(p, turn, lookup, kind="uncited", language=answer.language)
             for p in answer.passages if p.n not in cited_ns]
@@ -356,4 +436,11 @@ mark.qa-span { background: #e8eefc; color: inherit; }
 a.qa-cite { text-decoration: none; font-weight: 600; }
 .qa-empty, .qa-none { color: var(--body-text-color-subdued, #777); }
 .qa-standalone { font-size: .9em; margin-bottom: .3em; }
+.qa-filter-note { font-size: .85em; color: var(--body-text-color-subdued, #777);
+                  margin-bottom: .3em; }
+.qa-pageview { margin-top: .4em; }
+.qa-pageview summary { cursor: pointer; color: var(--link-text-color, #2563eb); font-size: .9em; }
+img.qa-page-img { display: block; max-width: 100%; height: auto; margin-top: .4em;
+                  border: 1px solid var(--border-color-primary, #ddd); }
+.qa-page-note { font-size: .85em; color: #a15c00; margin: .3em 0; }
 """

@@ -75,9 +75,11 @@ class UIServer:
 
 
 def start_ui(root: Path, model: str = "smollm2-135m", extra_args: list[str] | None = None,
-             timeout_s: float = 600, articles: Path = ARTICLES) -> UIServer:
-    """Copy the articles into ``root/corpus`` and start ``python ui.py`` on a free port; return
-    once the page answers. The index is built at start (``root/index`` is empty)."""
+             timeout_s: float = 600, articles: Path = ARTICLES,
+             env: dict[str, str] | None = None) -> UIServer:
+    """Copy the articles into ``root/corpus`` and start ``python ui.py`` on a free port (with
+    ``env`` added to its environment); return once the page answers. The index is built at
+    start (``root/index`` is empty)."""
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "corpus").exists():
         shutil.copytree(articles, root / "corpus")
@@ -87,7 +89,7 @@ def start_ui(root: Path, model: str = "smollm2-135m", extra_args: list[str] | No
            "--index-dir", str(root / "index"), "--corpus-dir", str(root / "corpus"),
            "--data-dir", str(root / "data"), "--model", model, *embed_args(),
            *(extra_args or [])]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
     t0 = time.perf_counter()
     with log_path.open("w") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)

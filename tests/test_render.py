@@ -180,3 +180,33 @@ def test_a_card_shows_the_pages_byline_as_metadata_escaped() -> None:
     card = render_passage(passage(1, 0, 40), 0, lambda s: page)
     assert '<div class="qa-byline">Erika &lt;b&gt;Muster&lt;/b&gt; · Example News · 2025-03-04' in card
     assert "qa-byline" not in render_passage(passage(1, 0, 40), 0, lookup)  # none given: none shown
+
+
+def test_page_view_of_a_cited_pdf_page() -> None:
+    from qa.errors import InputError
+    from qa.page_view import PageImage
+    from qa.render import describe_filter, render_page_view
+
+    seen = []
+
+    def page_image(source: str, page: int, quote: str) -> PageImage:
+        seen.append((source, page, quote))
+        return PageImage(b"\x89PNG-not-really", page, 3, 10, 20, ((1, 2, 3, 4),), True, 0.01)
+
+    html_ = render_page_view('a"<b>.pdf', 2, "S. 2", "Zitat", page_image)
+    assert seen == [('a"<b>.pdf', 2, "Zitat")]
+    assert 'alt="S. 2 von a&quot;&lt;b&gt;.pdf, Zitat markiert"' in html_  # escaped
+    assert 'src="data:image/png;base64,iVBORy1ub3QtcmVhbGx5"' in html_ and 'data-found="1"' in html_
+
+    def not_found(source: str, page: int, quote: str) -> PageImage:
+        return PageImage(b"png", page, 3, 10, 20, (), False, 0.01)
+
+    html_ = render_page_view("a.pdf", 2, "p. 2", "Zitat", not_found, "en")
+    assert "quote was not found on the page" in html_ and 'alt="p. 2 of a.pdf"' in html_
+
+    def refused(source: str, page: int, quote: str) -> PageImage:
+        raise InputError("refusing to open '../x.pdf': it is not inside the corpus folder")
+
+    html_ = render_page_view("../x.pdf", 1, "p. 1", "Zitat", refused, "en")
+    assert "<img" not in html_ and "The page cannot be shown: refusing to open" in html_
+    assert describe_filter({"date_to": "2025-09-30", "tags": ["a"]}) == "until 2025-09-30, tag a"

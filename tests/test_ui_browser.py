@@ -299,3 +299,79 @@ def test_two_tabs_get_their_own_answers(browser, server) -> None:
         assert pg.locator("#qa-sources-panel .qa-card[id^='qa-t0-']").count() >= 1
     for pg in pages:
         pg.context.close()
+
+
+# -- a cited PDF page, filters and thumbs by answer id (issue 22 item 3, issue 23 items 3, 5) --
+
+PDF_QUESTION = "Wie viele Kreuzfahrtschiffe legten 2025 im Kieler Hafen an?"
+
+
+@pytest.fixture(scope="module")
+def pdf_server(tmp_path_factory):
+    """ui.py over a PDF and a text file that competes with it, answering through the hosted
+    backend against a scripted OpenAI-compatible server on 127.0.0.1, so the citation (of the
+    PDF's page 2) is deterministic: these tests are about showing it, not about the model."""
+    from hosted_servers import ScriptedServer, sse
+    from office_files import make_pdf
+    from test_page_view import PAGES
+
+    articles = tmp_path_factory.mktemp("pdf-articles")
+    make_pdf(articles / "hafen.pdf", PAGES, title="Hafenbericht")
+    (articles / "kiel.txt").write_text(
+        "Kiel zählt Schiffe\n\nIm Kieler Hafen legten 2024 genau 250 Kreuzfahrtschiffe an. "
+        "Das meldete die Stadt Kiel im Januar.\n", encoding="utf-8")
+    with ScriptedServer(sse(("Im Kieler Hafen legten 2025 genau ",
+                             "271 Kreuzfahrtschiffe an [1].")), models=("m",)) as hosted:
+        srv = start_ui(tmp_path_factory.mktemp("ui-pdf"), articles=articles,
+                       model="m", extra_args=["--backend", "openai", "--no-warmup"],
+                       env={"QA_OPENAI_BASE_URL": hosted.base_url,
+                            "QA_OPENAI_API_KEY": "sk-test"})
+        yield srv
+        srv.stop()
+
+
+def test_cited_pdf_page_shows_highlighted_with_filter_and_rated_by_id(browser, pdf_server):
+    import base64
+
+    from test_page_view import highlighted_pixels
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(pdf_server.url)
+    page.wait_for_selector("#qa-question textarea")
+    # the filter: only the PDF (the text file would otherwise compete)
+    page.locator("#qa-filter").get_by_text("Filter").first.click()
+    page.click("#qa-filter-sources input")
+    page.locator("[data-testid=dropdown-option][aria-label='hafen.pdf']").click()
+    page.keyboard.press("Escape")
+    t = ask(page, PDF_QUESTION, timeout_s=120)
+    assert t["error"] is None, t
+    answer = last_answer(page)
+    assert "Filter: source hafen.pdf" in answer.inner_text()
+    assert answer.locator("a.qa-cite").count() >= 1, answer.inner_text()
+    card = page.locator("#qa-sources-panel .qa-cited").first
+    assert "hafen.pdf" in card.locator(".qa-file").inner_text()
+    assert card.locator(".qa-page").inner_text() == "S. 2"
+    card.locator("details.qa-pageview summary").click()
+    img = card.locator("img.qa-page-img")
+    img.wait_for(state="visible")
+    assert img.get_attribute("alt") == "S. 2 von hafen.pdf, Zitat markiert"
+    assert page.evaluate("(e) => e.complete && e.naturalWidth", img.element_handle()) > 500
+    src = img.get_attribute("src")
+    assert src.startswith("data:image/png;base64,")
+    png = base64.b64decode(src.split(",", 1)[1])
+    assert highlighted_pixels(png) > 500  # the quote's lines under amber boxes
+    # thumbs down: stored with the answer's id, like a rating over the API
+    page.get_by_role("button", name="Dislike").last.click()
+    path = pdf_server.data_dir / "feedback.jsonl"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not path.exists():
+        time.sleep(0.2)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert rows[-1]["rating"] == "down" and rows[-1]["via"] == "ui"
+    assert rows[-1]["answer_id"].startswith("ans_") and rows[-1]["question"] == PDF_QUESTION
+    # a bad date is one line in the chat, and the chat goes on
+    page.fill("#qa-date-from textarea, #qa-date-from input", "2025-13-01")
+    t = ask(page, PDF_QUESTION, timeout_s=120)
+    assert "bad date_from" in last_answer(page).inner_text()
+    context.close()
