@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ MIN_PAGE_CHARS = 20  # a PDF page with less text than this (not counting spaces)
 DEFAULT_LANGUAGES = "deu+eng"
 DPI = 200
 MAX_PIXELS = 60_000_000  # a bigger image (decompression bomb) is refused, not decoded
+# PDFium is not thread-safe (pypdfium2's docs): every use in qa (OCR here, the UI's page view in
+# qa.page_view) holds this lock
+PDFIUM_LOCK = threading.Lock()
 
 
 class OCRUnavailable(ValueError):
@@ -142,23 +146,10 @@ def ocr_pdf_pages(data: bytes, pages: Sequence[int], languages: str = DEFAULT_LA
 
         t0 = time.perf_counter()
         out: dict[str, str] = {}
-        try:
-            pdf = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError as e:
-            raise ValueError(f"cannot render the PDF for OCR ({e})") from None
-        try:
-            for i in pages:
-                page = pdf[i]
-                try:
-                    w, h = page.get_size()
-                    scale = dpi / 72
-                    if w * h * scale * scale > MAX_PIXELS:
-                        scale = (MAX_PIXELS / (w * h)) ** 0.5
-                    out[str(i)] = _read(page.render(scale=scale).to_pil(), languages).strip()
-                finally:
-                    page.close()
-        finally:
-            pdf.close()
+        for i in pages:  # render under the lock, read (Tesseract, the slow part) outside it
+            with PDFIUM_LOCK:
+                image = _render(pdfium, data, i, dpi)
+            out[str(i)] = _read(image, languages).strip()
         return {"pages": out, "seconds": time.perf_counter() - t0}
 
     got = _cached(data, f"pdf {list(pages)} {languages} {dpi}", compute)
@@ -167,3 +158,23 @@ def ocr_pdf_pages(data: bytes, pages: Sequence[int], languages: str = DEFAULT_LA
         log.info("OCR of %d page(s) in %.1f s (%.1f s per page)", len(pages), seconds,
                  seconds / len(pages))
     return {int(k): v for k, v in got["pages"].items()}, seconds
+
+
+def _render(pdfium: Any, data: bytes, index: int, dpi: int) -> Any:
+    """Page ``index`` of the PDF ``data`` as a PIL image (at most ``MAX_PIXELS``)."""
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as e:
+        raise ValueError(f"cannot render the PDF for OCR ({e})") from None
+    try:
+        page = pdf[index]
+        try:
+            w, h = page.get_size()
+            scale = dpi / 72
+            if w * h * scale * scale > MAX_PIXELS:
+                scale = (MAX_PIXELS / (w * h)) ** 0.5
+            return page.render(scale=scale).to_pil()
+        finally:
+            page.close()
+    finally:
+        pdf.close()

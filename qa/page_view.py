@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import InputError, QAError
+from qa.ocr import PDFIUM_LOCK as _pdfium_lock  # PDFium is not thread-safe
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,6 @@ DEFAULT_SCALE = 1.5  # 72 dpi * 1.5 = 108 dpi: an A4 page is 893 x 1263 px, body
 MAX_SIDE_PX = 2000  # a poster-sized page is scaled down to this
 HIGHLIGHT_RGBA = (255, 200, 0, 110)  # translucent amber, the colour of mark.qa-hl
 _PAD_PX = 2
-_pdfium_lock = threading.Lock()  # PDFium is not thread-safe (pypdfium2 docs)
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in image pixels, origin top left
 
