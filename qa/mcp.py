@@ -174,10 +174,9 @@ class Tools:
         self._of: dict[str, Tools] = {}
 
     async def on(self, collection: str | None, grant: Any = None) -> Tools:
-        """The tools of ``collection`` (``None``: these), as the key's ``grant`` allows."""
-        if not collection:
-            return self
-        return await self._select(collection, grant)
+        """The tools of ``collection`` (``None``: the default one), as the key's ``grant``
+        allows (checked for the default collection too)."""
+        return await self._select(collection or "default", grant)
 
     async def _select_lazily(self, collection: str, grant: Any = None) -> Tools:
         """Over stdio: the collections of the assistant's settings, loaded on first use (the
