@@ -191,6 +191,7 @@ def sources(hits: list[dict[str, Any]]) -> set[str]:
     return {h["chunk"]["source"] if "chunk" in h else h["source"] for h in hits}
 
 
+@pytest.mark.server
 def test_http_two_collections_answer_independently(two: Settings) -> None:
     with serve(two) as srv, httpx.Client(base_url=srv.url, timeout=30) as http:
         r = http.get("/v1/collections").json()["collections"]
@@ -218,6 +219,7 @@ def test_http_two_collections_answer_independently(two: Settings) -> None:
         assert http.get("/v1/collections/nope/documents").status_code == 404
 
 
+@pytest.mark.server
 def test_openai_model_names_the_collection(two: Settings) -> None:
     with serve(two) as srv, httpx.Client(base_url=srv.url, timeout=30) as http:
         ids = [m["id"] for m in http.get("/v1/models").json()["data"]]
@@ -239,6 +241,7 @@ def test_openai_model_names_the_collection(two: Settings) -> None:
         assert "models: qa, qa:team-a, qa:team-b" in r.json()["error"]["message"]
 
 
+@pytest.mark.server
 def test_documents_change_per_collection(two: Settings) -> None:
     with serve(two, api_keys=(ALL,)) as srv, httpx.Client(
             base_url=srv.url, timeout=30, headers={"Authorization": f"Bearer {ALL}"}) as http:
@@ -259,6 +262,7 @@ def test_documents_change_per_collection(two: Settings) -> None:
         assert http.delete("/v1/collections/team-b/documents/zebra.txt").status_code == 404
 
 
+@pytest.mark.server
 def test_keys_limited_to_a_collection_and_read_only(two: Settings) -> None:
     keys = (ALL, f"{A_ONLY}@team-a", f"{A_READ}@team-a:ro")
     q = {"question": "Who leads the zebra project?"}
@@ -313,6 +317,7 @@ def test_keys_limited_to_a_collection_and_read_only(two: Settings) -> None:
         assert plain.is_error  # the default collection is another one too
 
 
+@pytest.mark.server
 def test_mcp_tools_take_a_collection(two: Settings) -> None:
     async def use(s: Any) -> Any:
         b = await s.call_tool("ask", {"question": "Who leads the orca project?",
@@ -331,12 +336,14 @@ def test_mcp_tools_take_a_collection(two: Settings) -> None:
     assert unknown.is_error and "collections: default, team-a, team-b" in unknown.content[0].text
 
 
+@pytest.mark.server
 def test_a_key_limit_naming_no_collection_is_refused_at_start(two: Settings) -> None:
     assistant = Assistant.load(built(two), embedder=FakeEmbedder(), generator=FakeGenerator())
     with pytest.raises(QAError, match="unknown collection"):
         create_app(assistant, config=ServerConfig(api_keys=(f"{ALL}@team-c",), warm_up=False))
 
 
+@pytest.mark.server
 def test_collection_names_in_paths_are_refused(two: Settings) -> None:
     with pytest.raises(UnknownCollection):
         resolve(two, "../a")
