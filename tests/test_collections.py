@@ -354,3 +354,21 @@ def test_collection_names_in_paths_are_refused(two: Settings) -> None:
         for name in ("TEAM-A", "a" * 70, "team-a%00"):
             r = http.post(f"/v1/collections/{name}/search", json={"question": "x"})
             assert r.json()["collections"] == ["default", "team-a", "team-b"], name
+
+
+@pytest.mark.server
+def test_the_curl_lines_of_the_docs_collections_section_run(two: Settings, tmp_path: Path
+                                                            ) -> None:
+    import subprocess
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text()
+    block = text.split("## Collections", 1)[1].split("```console", 1)[1].split("```", 1)[0]
+    lines = block.replace("\\\n", "").splitlines()
+    curls = [ln for ln in lines if ln.startswith("curl ")]
+    assert len(curls) == 2
+    with serve(two) as srv:
+        for line in curls:
+            r = subprocess.run(["bash", "-c", line.replace("localhost:8000", srv.url)],
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0 and '"error"' not in r.stdout, (line, r.stdout)
+            assert "team-b" in r.stdout or "orca.txt" in r.stdout
