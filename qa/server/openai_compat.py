@@ -34,7 +34,29 @@ from qa.errors import InputError, QAError
 from qa.filters import Filter, parse_filter
 from qa.types import CLOSEST_TITLE, Answer
 
-MODEL_ID = "qa"
+MODEL_ID = "qa"  # the default collection; another collection NAME is the model "qa:NAME"
+
+
+def openai_model_id(collection: str) -> str:
+    """The OpenAI ``model`` that answers from ``collection``.
+
+    >>> openai_model_id("default"), openai_model_id("team-a")
+    ('qa', 'qa:team-a')
+    """
+    return MODEL_ID if collection == "default" else f"{MODEL_ID}:{collection}"
+
+
+def model_collection(model: str) -> str | None:
+    """The collection an OpenAI ``model`` names (``qa``, ``qa:NAME``), or ``None`` for a
+    model that is not qa's.
+
+    >>> model_collection("qa"), model_collection("qa:team-a"), model_collection("gpt-4o")
+    ('default', 'team-a', None)
+    """
+    if model == MODEL_ID:
+        return "default"
+    head, sep, name = model.partition(":")
+    return name if sep and head == MODEL_ID and name else None
 SOURCES_TITLE = {"de": "Quellen", "en": "Sources"}
 
 
@@ -184,71 +206,88 @@ def add_openai_routes(app: FastAPI, srv: Any) -> None:
         return JSONResponse(error_body(status, message, code), status)
 
     @app.get("/v1/models", tags=["openai"])
-    def models() -> dict[str, Any]:
-        """The one model: `qa` (answers from the articles with the configured generator)."""
-        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model",
-                                            "created": created, "owned_by": "qa"}]}
+    def models(request: Request) -> dict[str, Any]:
+        """One model per collection this key may use: `qa` answers from the default
+        collection, `qa:NAME` from collection NAME (all with the configured generator)."""
+        from qa.server.security import grant_of
+
+        grant = grant_of(request.scope)
+        return {"object": "list", "data": [
+            {"id": openai_model_id(name), "object": "model", "created": created,
+             "owned_by": "qa"} for name in srv.catalog.names() if grant.may_use(name)]}
 
     @app.post("/v1/chat/completions", tags=["openai"])
     async def chat(body: ChatRequest, request: Request) -> Response:
         """OpenAI chat completions (streaming and not) answered by `qa` from the articles."""
-        if body.model != MODEL_ID:
-            return openai_error(404, f"model {body.model!r} does not exist; use {MODEL_ID!r}",
+        from qa.collections import UnknownCollection
+        from qa.server.security import grant_of
+
+        name = model_collection(body.model)
+        try:
+            if name is None:
+                raise UnknownCollection(body.model, [])
+            s = await srv.pick(request, name)  # a key limited elsewhere: 403 (app's handler)
+        except UnknownCollection:
+            grant = grant_of(request.scope)
+            known = [openai_model_id(n) for n in srv.catalog.names() if grant.may_use(n)]
+            return openai_error(404, f"model {body.model[:80]!r} does not exist; models: "
+                                f"{', '.join(known)} (qa:NAME answers from collection NAME)",
                                 "model_not_found")
         try:
             question, history = split_conversation(body.messages)
         except ValueError as e:
             return openai_error(422, str(e), "invalid_messages")
-        question = srv.question(question)
+        question = s.question(question)
         try:
             allowed = metadata_filter(body.metadata)
         except InputError as e:
             return openai_error(422, str(e), "invalid_filter")
-        await srv.fresh()
-        events = srv.answer_events(question, history=history, allowed=allowed)
+        await s.fresh()
+        events = s.answer_events(question, history=history, allowed=allowed)
         cid = f"chatcmpl-{uuid.uuid4().hex}"
         if body.stream:
             usage = bool((body.stream_options or {}).get("include_usage"))
-            return StreamingResponse(chat_stream(events, cid, usage),
+            return StreamingResponse(chat_stream(events, cid, usage, s, body.model),
                                      media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache"})
-        answer = await srv.final_answer(events, request)
+        answer = await s.final_answer(events, request)
         if answer is None:
             return Response(status_code=499)
         content = answer.text + sources_block(answer)
         return JSONResponse({
             "id": cid, "object": "chat.completion", "created": int(time.time()),
-            "model": MODEL_ID,
+            "model": body.model,
             "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
                          "message": {"role": "assistant", "content": content,
                                      "annotations": openai_annotations(
                                          content, answer, (0, len(answer.text)))}}],
             "usage": _usage(answer, None),
             "citations": [c.to_dict() for c in answer.citations],
-            "qa": {**answer.to_dict(), "answer_id": srv.remember(answer)},
+            "qa": {**answer.to_dict(), "answer_id": s.remember(answer)},
         })
 
-    def chunk(cid: str, delta: dict[str, Any], finish: str | None = None,
+    def chunk(cid: str, delta: dict[str, Any], finish: str | None = None, model: str = MODEL_ID,
               **extra: Any) -> str:
         import json
 
         body = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": MODEL_ID,
+                "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish,
                              "logprobs": None}], **extra}
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
-    async def chat_stream(events: AsyncIterator[Any], cid: str, usage: bool) -> AsyncIterator[str]:
+    async def chat_stream(events: AsyncIterator[Any], cid: str, usage: bool, srv: Any,
+                          model: str) -> AsyncIterator[str]:
         import json
 
-        yield chunk(cid, {"role": "assistant", "content": ""})
+        yield chunk(cid, {"role": "assistant", "content": ""}, model=model)
         streamed, pieces = "", 0
         try:
             async for event in events:
                 if isinstance(event, Token):
                     streamed += event.text
                     pieces += 1
-                    yield chunk(cid, {"content": event.text})
+                    yield chunk(cid, {"content": event.text}, model=model)
                 elif isinstance(event, Done):
                     a = event.answer
                     tail = sources_block(a)
@@ -258,14 +297,14 @@ def add_openai_routes(app: FastAPI, srv: Any) -> None:
                         span = (len(streamed) + len(lead), len(streamed) + len(lead + a.text))
                         tail = lead + a.text + tail
                     if tail:
-                        yield chunk(cid, {"content": tail})
+                        yield chunk(cid, {"content": tail}, model=model)
                     notes = openai_annotations(streamed + tail, a, span)
-                    yield chunk(cid, {"annotations": notes}, "stop",
+                    yield chunk(cid, {"annotations": notes}, "stop", model=model,
                                 citations=[c.to_dict() for c in a.citations],
                                 qa={**a.to_dict(), "answer_id": srv.remember(a)})
                     if usage:
                         body = {"id": cid, "object": "chat.completion.chunk",
-                                "created": int(time.time()), "model": MODEL_ID, "choices": [],
+                                "created": int(time.time()), "model": model, "choices": [],
                                 "usage": _usage(a, pieces)}
                         yield f"data: {json.dumps(body)}\n\n"
         except QAError as e:

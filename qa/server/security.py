@@ -17,7 +17,9 @@ import asyncio
 import hmac
 import ipaddress
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -56,6 +58,57 @@ def parse_keys(text: str | None) -> tuple[str, ...]:
     return tuple(k for k in (text or "").replace(",", " ").split() if k)
 
 
+class Forbidden(QAError):
+    """The request's key may not do this (another collection, or a change with a read-only
+    key): ``403``."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a key may do: the collections it may use (``None``: all) and whether it may
+    change documents. A plain key (and a request on an open endpoint without one) may do
+    everything, as before collections."""
+
+    collections: frozenset[str] | None = None
+    read_only: bool = False
+
+    def may_use(self, collection: str) -> bool:
+        return self.collections is None or collection in self.collections
+
+    def check(self, collection: str, change: bool = False) -> None:
+        if not self.may_use(collection):
+            raise Forbidden(f"this API key may not use collection {collection!r}")
+        if change and self.read_only:
+            raise Forbidden("this API key is read-only: it may not change documents")
+
+
+FULL = Grant()
+
+
+def parse_grant(entry: str) -> tuple[str, Grant]:
+    """A configured key and what it may do: ``KEY`` (everything), ``KEY:ro`` (read-only),
+    ``KEY@a+b`` (collections a and b only), ``KEY@a:ro``. ``QAError`` for a bad limit, without
+    the key in the message.
+
+    >>> parse_grant("k1")
+    ('k1', Grant(collections=None, read_only=False))
+    >>> parse_grant("k3@team-a+default:ro")
+    ('k3', Grant(collections=frozenset({'default', 'team-a'}), read_only=True))
+    >>> parse_grant("k4@Team A")
+    Traceback (most recent call last):
+    qa.errors.QAError: an API key's limit 'Team A' is not COLLECTION[+COLLECTION...][:ro]
+    """
+    read_only = entry.endswith(":ro")
+    key = entry[:-3] if read_only else entry
+    if "@" not in key:
+        return key, Grant(None, read_only)
+    key, _, limit = key.rpartition("@")
+    names = limit.split("+")
+    if not key or not all(re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", n) for n in names):
+        raise QAError(f"an API key's limit {limit[:80]!r} is not COLLECTION[+COLLECTION...][:ro]")
+    return key, Grant(frozenset(names), read_only)
+
+
 MIN_PUBLIC_KEY_CHARS = 16  # a key that guards a server reachable from other machines
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
@@ -66,8 +119,10 @@ class KeyCheck:
 
     def __init__(self, keys: Iterable[str], host: str = "127.0.0.1",
                  local_changes_without_key: bool = False) -> None:
-        kept = [k.strip() for k in keys if k.strip()]
+        parsed = [parse_grant(k.strip()) for k in keys if k.strip()]
+        kept = [k for k, _ in parsed]
         self._keys = tuple(k.encode("utf-8") for k in kept)
+        self._grants = tuple(g for _, g in parsed)
         self.public = not is_loopback(host)
         self.local_changes_without_key = local_changes_without_key
         if self.public and not self._keys:
@@ -88,13 +143,23 @@ class KeyCheck:
 
     def valid(self, presented: str | None) -> bool:
         """Constant time in the presented key's content: every configured key is compared."""
+        return self.grant(presented) is not None
+
+    def grant(self, presented: str | None) -> Grant | None:
+        """What the presented key may do, or ``None`` for no valid key; every configured key
+        is compared (constant time in the presented key's content)."""
         if not presented or not self._keys:
-            return False
+            return None
         given = presented.encode("utf-8")
-        ok = False
-        for key in self._keys:
-            ok |= hmac.compare_digest(given, key)
-        return ok
+        found = None
+        for key, grant in zip(self._keys, self._grants, strict=True):
+            if hmac.compare_digest(given, key) and found is None:
+                found = grant
+        return found
+
+    def collections_named(self) -> set[str]:
+        """The collections the keys' limits name (checked against the settings at start)."""
+        return {n for g in self._grants for n in (g.collections or ())}
 
     def needed(self, changes_documents: bool) -> bool:
         return self.public or (changes_documents and not self.local_changes_without_key)
@@ -207,8 +272,23 @@ def changes_documents(method: str, path: str) -> bool:
     (True, False)
     >>> changes_documents("DELETE", "/v1/documents/a.txt"), changes_documents("POST", "/v1/ask")
     (True, False)
+    >>> changes_documents("POST", "/v1/collections/team-a/documents:rebuild")
+    True
     """
-    return method not in ("GET", "HEAD", "OPTIONS") and path.startswith("/v1/documents")
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    if path.startswith("/v1/collections/"):
+        path = "/v1/" + path[len("/v1/collections/"):].partition("/")[2]
+    return path.startswith("/v1/documents")
+
+
+GRANT = "qa.grant"  # the ASGI scope key holding the request's ``Grant``
+
+
+def grant_of(scope: Any) -> Grant:
+    """The ``Grant`` ``KeyGate`` put in an ASGI scope (everything when none: stdio, tests)."""
+    grant = scope.get(GRANT) if isinstance(scope, dict) else None
+    return grant if isinstance(grant, Grant) else FULL
 
 
 class KeyGate:
@@ -232,18 +312,23 @@ class KeyGate:
                 await _reply(send, 403, f"document changes without a key must come from this "
                              f"server's own origin ({why}); send an API key instead")
                 return
+        headers = dict(scope.get("headers") or [])
+        token = bearer(headers.get(b"authorization", b"").decode("latin-1"))
+        grant = self.keys.grant(token) if token else None
         if self.keys.needed(changes):
             if not self.keys.configured:
                 await _reply(send, 403, "changing documents needs an API key: set QA_API_KEYS "
                              "(or start with --no-auth-for-local-changes on 127.0.0.1)")
                 return
-            headers = dict(scope.get("headers") or [])
-            token = bearer(headers.get(b"authorization", b"").decode("latin-1"))
-            if not self.keys.valid(token):
+            if grant is None:
                 await _reply(send, 401, "a valid API key is needed: send "
                              "'Authorization: Bearer <key>'",
                              [(b"www-authenticate", b"Bearer")])
                 return
+        if changes and grant is not None and grant.read_only:
+            await _reply(send, 403, "this API key is read-only: it may not change documents")
+            return
+        scope[GRANT] = grant or FULL  # the routes check the collection (qa.server.app)
         await self.app(scope, receive, send)
 
 
