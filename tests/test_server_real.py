@@ -61,3 +61,26 @@ def test_qa_serve_command_answers_with_the_real_models(tmp_path: Path, corpus: P
             proc.kill()
             out, _ = proc.communicate()
     assert f"qa API on {url}/v1" in out
+
+
+def test_a_line_said_during_a_model_load_is_not_lost() -> None:
+    """llama-cpp-python points fds 1 and 2 at /dev/null while it loads a model (verbose=False);
+    a line printed by another thread meanwhile was lost (qa serve's address line, intermittently,
+    when the warm-up loaded the model). ``say`` waits for the load. Here a thread holds the load
+    lock and mutes fd 1 the way llama-cpp-python does, while the main thread says a line."""
+    code = (
+        "import os, threading, time\n"
+        "from qa.generators.llamacpp import STDIO_LOCK, say\n"
+        "held = threading.Event()\n"
+        "def load():\n"
+        "    with STDIO_LOCK:\n"
+        "        saved = os.dup(1); null = os.open(os.devnull, os.O_WRONLY)\n"
+        "        os.dup2(null, 1); held.set(); time.sleep(0.5)\n"
+        "        os.dup2(saved, 1); os.close(null); os.close(saved)\n"
+        "t = threading.Thread(target=load); t.start(); held.wait()\n"
+        "say('qa API on http://127.0.0.1:1/v1')\n"
+        "t.join()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "qa API on http://127.0.0.1:1/v1" in out.stdout

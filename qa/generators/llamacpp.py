@@ -22,6 +22,18 @@ from qa.generators import Message
 
 log = logging.getLogger(__name__)
 
+# While llama-cpp-python loads a model with verbose=False, it points file descriptors 1 and 2 at
+# /dev/null (its suppress_stdout_stderr), so whatever another thread prints meanwhile is lost
+# (qa serve's address line, printed while the warm-up thread loads the model). Loads hold this
+# lock; a line that must not be lost is printed under it (``say``).
+STDIO_LOCK = threading.Lock()
+
+
+def say(line: str) -> None:
+    """Print ``line`` to stdout, never while a model load has silenced it."""
+    with STDIO_LOCK:
+        print(line, flush=True)
+
 
 class LocalGenerator:
     """A GGUF model run by llama-cpp-python on the CPU."""
@@ -57,9 +69,10 @@ class LocalGenerator:
                 raise ModelError("llama-cpp-python is missing: pip install "
                                  "'llama-cpp-python[server]==0.3.36'") from e
             try:
-                self._llm = Llama(model_path=str(path), n_ctx=self.context_tokens,
-                                  n_threads=self.threads, n_threads_batch=self.threads,
-                                  n_batch=512, seed=self.seed, verbose=False)
+                with STDIO_LOCK:
+                    self._llm = Llama(model_path=str(path), n_ctx=self.context_tokens,
+                                      n_threads=self.threads, n_threads_batch=self.threads,
+                                      n_batch=512, seed=self.seed, verbose=False)
             except (ValueError, RuntimeError) as e:
                 raise ModelError(f"cannot load {path}: {e}") from e
             log.info("loaded %s with %d threads", path.name, self.threads)

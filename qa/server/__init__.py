@@ -90,16 +90,17 @@ def serve(settings: Settings, config: ServerConfig, ui: bool = False) -> None:
     """Run the server with uvicorn until interrupted."""
     import uvicorn
 
+    from qa.generators.llamacpp import say  # not while the warm-up's model load mutes stdout
     from qa.telemetry import setup_tracing
 
     if setup_tracing():
-        print("exporting traces over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT)", flush=True)
+        say("exporting traces over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT)")
     app = build(settings, config, ui)
     where = f"http://{config.host if ':' not in config.host else f'[{config.host}]'}:{config.port}"
-    print(f"qa API on {where}/v1 (docs: {where}/docs"
-          + (f", chat window: {where}{UI_PATH}" if ui else "") + ")", flush=True)
+    say(f"qa API on {where}/v1 (docs: {where}/docs"
+        + (f", chat window: {where}{UI_PATH}" if ui else "") + ")")
     if not is_loopback(config.host):
-        print("reachable from other machines: every request needs an API key", flush=True)
+        say("reachable from other machines: every request needs an API key")
     _exit_cleanly_on_sigterm()
     uvicorn.run(app, host=config.host, port=config.port, log_level="warning",
                 timeout_graceful_shutdown=5)
