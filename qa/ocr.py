@@ -16,6 +16,7 @@ reason that says what to install, and never stops the rest of the ingest.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -29,6 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from qa.config import default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +74,19 @@ def check_tesseract(languages: str = DEFAULT_LANGUAGES) -> None:
         raise OCRUnavailable("a scan (no text layer): install Tesseract to read it "
                              "(Debian: apt-get install tesseract-ocr tesseract-ocr-deu "
                              "tesseract-ocr-eng)")
-    import pytesseract
-
-    have = set(pytesseract.get_languages(config=""))
-    missing = [lang for lang in languages.split("+") if lang not in have]
+    missing = [lang for lang in languages.split("+") if lang not in _installed_languages()]
     if missing:
         raise OCRUnavailable(f"a scan (no text layer): Tesseract lacks the language data "
                              f"{', '.join(missing)} (Debian: apt-get install "
                              f"{' '.join('tesseract-ocr-' + m for m in missing)})")
+
+
+@functools.cache
+def _installed_languages() -> frozenset[str]:
+    """Tesseract's language data (a subprocess: asked once per process)."""
+    import pytesseract
+
+    return frozenset(pytesseract.get_languages(config=""))
 
 
 def _read(image: Any, languages: str) -> str:
@@ -88,8 +96,7 @@ def _read(image: Any, languages: str) -> str:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "qa" / "ocr"
+    return default_cache_dir() / "ocr"
 
 
 def _cached(data: bytes, key: str, compute: Any) -> Any:
@@ -113,11 +120,10 @@ def _cached(data: bytes, key: str, compute: Any) -> Any:
 
 def ocr_image(data: bytes, languages: str = DEFAULT_LANGUAGES) -> OCRText:
     """The text of an image file's bytes (every frame of a multi-page TIFF)."""
-    check_tesseract(languages)
-
     def compute() -> dict[str, Any]:
         from PIL import Image, ImageSequence
 
+        check_tesseract(languages)  # only when reading: a cached text needs no Tesseract
         t0 = time.perf_counter()
         try:
             with Image.open(io.BytesIO(data)) as img:
@@ -139,10 +145,10 @@ def ocr_pdf_pages(data: bytes, pages: Sequence[int], languages: str = DEFAULT_LA
                   dpi: int = DPI) -> tuple[dict[int, str], float]:
     """The OCR text of the given (0-based) pages of a PDF's bytes, and the seconds it took
     (when it was read, not taken from the cache)."""
-    check_tesseract(languages)
-
     def compute() -> dict[str, Any]:
         import pypdfium2 as pdfium
+
+        check_tesseract(languages)  # only when reading: a cached text needs no Tesseract
 
         t0 = time.perf_counter()
         out: dict[str, str] = {}
