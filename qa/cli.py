@@ -13,6 +13,7 @@ from typing import Any
 
 from qa import registry
 from qa.config import Settings
+from qa.corpus import SUPPORTED
 from qa.errors import QAError
 
 log = logging.getLogger("qa")
@@ -110,16 +111,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from qa.assistant import ingest
 
     settings = _settings(args)
-    report, skipped = ingest(settings, args.paths or None, rebuild=args.rebuild,
-                             progress=_progress("embedding"))
-    for s in skipped:  # the one report of each skipped file (qa.corpus does not log them)
-        print(f"warning: {_safe(str(s))}", file=sys.stderr)
-    for note in report.notes:
-        print(_safe(note))
-    print(report.summary(), flush=True)
+    _print_ingest(*ingest(settings, args.paths or None, rebuild=args.rebuild,
+                          progress=_progress("embedding")))
     if args.watch:
         return _watch(args, settings)
     return 0
+
+
+def _print_ingest(report: Any, skipped: list[Any]) -> None:
+    """An ingest's lines: each skipped file (the one report of it: qa.corpus does not log
+    them), each note (OCR), the summary."""
+    for s in skipped:
+        print(f"warning: {_safe(str(s))}", file=sys.stderr, flush=True)
+    for note in report.notes:
+        print(_safe(note), flush=True)
+    print(report.summary(), flush=True)
 
 
 def _watch(args: argparse.Namespace, settings: Any) -> int:
@@ -137,15 +143,9 @@ def _watch(args: argparse.Namespace, settings: Any) -> int:
         for line in changes.lines():
             print(_safe(line), flush=True)
         try:
-            report, skipped = ingest(settings, paths)
+            _print_ingest(*ingest(settings, paths))
         except QAError as e:
             print(f"error: {_safe(str(e))}", file=sys.stderr, flush=True)
-            return
-        for s in skipped:
-            print(f"warning: {_safe(str(s))}", file=sys.stderr, flush=True)
-        for note in report.notes:
-            print(_safe(note), flush=True)
-        print(report.summary(), flush=True)
 
     try:
         watcher.run(update)
@@ -413,9 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("ingest", help="build or update the index from articles",
-                       description="Index .txt, .md, .html, .pdf, .docx, .pptx, .xlsx, .odt, "
-                       ".epub and .rtf files. Unchanged files are not embedded again; files that cannot "
-                       "be read are skipped with a warning.")
+                       description=f"Index {', '.join(SUPPORTED)} files (scans and images "
+                       "by OCR). Unchanged files are not embedded again; files that cannot be "
+                       "read are skipped with a warning.")
     s.add_argument("paths", nargs="*", help="folders or files (default: the corpus folder)")
     s.add_argument("--rebuild", action="store_true", help="ignore the existing index")
     s.add_argument("--watch", action="store_true",
