@@ -32,3 +32,14 @@ def fake_assistant(settings: Settings) -> Assistant:
     embedder = FakeEmbedder()
     ingest(settings, embedder=embedder)
     return Assistant.load(settings, embedder=embedder, generator=FakeGenerator())
+
+
+@pytest.fixture
+def fake_models(monkeypatch: pytest.MonkeyPatch) -> FakeGenerator:
+    """``Assistant.load`` (the CLI in-process, ``ui.App``) builds the fake embedder and the
+    returned fake generator instead of the real models; no ``./qa.toml`` is read."""
+    generator = FakeGenerator()
+    monkeypatch.setattr("qa.assistant.make_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("qa.assistant.make_generator", lambda settings, backend=None: generator)
+    monkeypatch.setenv("QA_CONFIG", "")
+    return generator

@@ -14,7 +14,6 @@ import pytest
 from test_mcp import over_http
 from test_server import LiveServer
 
-import qa.assistant
 from qa.assistant import Assistant, ingest
 from qa.cli import main
 from qa.collections import DEFAULT, Catalog, UnknownCollection, describe, names, resolve
@@ -128,13 +127,6 @@ def test_catalog_loads_each_collection_once_with_the_one_generator(two: Settings
 
 
 # -- the CLI --------------------------------------------------------------------------------------
-@pytest.fixture
-def fake_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(qa.assistant, "make_embedder", lambda settings: FakeEmbedder())
-    monkeypatch.setattr(qa.assistant, "make_generator",
-                        lambda settings, backend=None: FakeGenerator())
-
-
 def test_cli_ingests_and_asks_each_collection_apart(two: Settings, tmp_path: Path,
                                                     fake_models: None,
                                                     capsys: pytest.CaptureFixture[str]) -> None:

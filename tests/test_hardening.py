@@ -123,16 +123,6 @@ def test_the_manifest_records_a_checksum_per_file(settings: Settings) -> None:
     assert all(len(f["sha256"]) == 64 and f["bytes"] > 0 for f in files.values())
 
 
-@pytest.fixture
-def fake_models(monkeypatch: pytest.MonkeyPatch) -> FakeGenerator:
-    """The CLI in-process with the fake embedder and generator."""
-    generator = FakeGenerator()
-    monkeypatch.setattr("qa.assistant.make_embedder", lambda settings: FakeEmbedder())
-    monkeypatch.setattr("qa.assistant.make_generator", lambda settings, backend=None: generator)
-    monkeypatch.setenv("QA_CONFIG", "")
-    return generator
-
-
 def test_cli_corrupt_faiss_and_undecodable_current_give_one_line_rc_2(
         settings: Settings, fake_models: FakeGenerator, capsys: pytest.CaptureFixture[str]) -> None:
     version = _build(settings)

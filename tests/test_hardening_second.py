@@ -22,16 +22,6 @@ from qa.stores.faiss import current_version, load_index
 from qa.testing import FakeEmbedder, FakeGenerator
 
 
-@pytest.fixture
-def fake_models(monkeypatch: pytest.MonkeyPatch) -> FakeGenerator:
-    """The CLI in-process with the fake embedder and generator."""
-    generator = FakeGenerator()
-    monkeypatch.setattr("qa.assistant.make_embedder", lambda settings: FakeEmbedder())
-    monkeypatch.setattr("qa.assistant.make_generator", lambda settings, backend=None: generator)
-    monkeypatch.setenv("QA_CONFIG", "")
-    return generator
-
-
 def _ix(settings: Settings) -> list[str]:
     return ["--index-dir", str(settings.index_dir), "--embed-model", "fake-embedder"]
 

@@ -441,17 +441,6 @@ def test_twenty_concurrent_clients_each_get_their_own_answer(fake_assistant,
 
 
 # -- the chat window in the same process ------------------------------------------------------
-@pytest.fixture
-def fake_models(monkeypatch) -> None:
-    """``Assistant.load`` (as ``ui.App`` calls it) builds fakes instead of the real models."""
-    import qa.assistant
-    from qa.testing import FakeEmbedder, FakeGenerator
-
-    monkeypatch.setattr(qa.assistant, "make_embedder", lambda settings: FakeEmbedder())
-    monkeypatch.setattr(qa.assistant, "make_generator",
-                        lambda settings, backend=None: FakeGenerator())
-
-
 def test_serve_ui_mounts_the_chat_window_beside_the_api(settings, fake_models) -> None:
     from qa.server import build
 
