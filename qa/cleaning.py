@@ -63,6 +63,46 @@ class Dropped:
     why: str
 
 
+_LEADER = re.compile(r"(?:\s?\.){5,}")  # a table of contents' dot leader ". . . . ."
+_LINE_END = re.compile(r"[.!?:;…]['\"”’)\]]?$")
+_HYPHENATED = re.compile(r"[^\W\d_]{2}-$")  # "Arbeit-", not "- " nor "2015-"
+
+
+def unwrap_lines(page: str, full: float = 0.6) -> str:
+    r"""A page of a PDF or a scan as paragraphs. A line that ends inside a word with a hyphen
+    goes on in the next one (the typesetter's hyphen is removed before a lower-case letter,
+    kept in "CSV-Datei"); a line that runs (nearly) to the right margin and ends without a
+    sentence's punctuation is the same sentence going on; a short line (a heading, a list
+    item, a sentence's end) keeps its break. The margin is the page's own, the 90th
+    percentile of its line lengths, so this holds for any layout and language (a German
+    noun starts a continued line with a capital, so the next line's case says nothing).
+    Dot leaders of a table of contents shrink to one "…".
+
+    >>> page = ("1 Zweck\nDas Paket soll das Setzen von Uhrzeiten und Zeitberei-\n"
+    ...         "chen in den Formen erleichtern. Es stellt auch Makros zur\n"
+    ...         "Ausgabe bereit, als CSV-\nDatei.\n2 Einbindung . . . . . . . 2\nKurz.")
+    >>> print(unwrap_lines(page))
+    1 Zweck
+    Das Paket soll das Setzen von Uhrzeiten und Zeitbereichen in den Formen erleichtern. Es stellt auch Makros zur Ausgabe bereit, als CSV-Datei.
+    2 Einbindung … 2
+    Kurz.
+    """
+    lines = [_LEADER.sub(" …", ln.rstrip()) for ln in page.split("\n")]
+    widths = sorted(len(ln) for ln in lines if len(ln.strip()) >= 20)
+    margin = widths[int(0.9 * (len(widths) - 1))] if len(widths) >= 3 else None
+    out = [lines[0]]
+    for prev, ln in zip(lines, lines[1:], strict=False):
+        nxt = ln.lstrip()
+        if nxt and _HYPHENATED.search(prev):
+            out[-1] = (out[-1][:-1] if nxt[0].islower() else out[-1]) + nxt
+        elif (nxt and prev.strip() and margin is not None and len(prev) >= full * margin
+              and not _LINE_END.search(prev) and not prev.endswith(" …")):
+            out[-1] += " " + nxt
+        else:
+            out.append(ln)
+    return "\n".join(out)
+
+
 def headline_like(line: str, max_words: int = 16) -> bool:
     """A short line without sentence punctuation at its end: a heading, a title, a teaser.
 

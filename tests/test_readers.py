@@ -27,8 +27,10 @@ from office_files import (
     make_xlsx,
     make_zip_bomb,
 )
+from pypdf import PdfReader
 
 from qa.assistant import Assistant, ingest
+from qa.chunking import split_sentences
 from qa.config import Settings
 from qa.corpus import join_pages, load_corpus, load_file
 from qa.pages import page_at, page_of
@@ -105,6 +107,24 @@ def test_pdf_pages_keep_their_numbers(tmp_path: Path) -> None:
         start = doc.text.index(page)
         assert doc.meta["pages"][n - 1] == start
         assert page_of(doc.meta, start + 5, "de") == (n, f"S. {n}")
+
+
+def test_a_pdf_sentence_wrapped_over_lines_is_one_sentence(tmp_path: Path) -> None:
+    """fpdf2 wraps at the margin as any typesetter does; the reader joins the lines again (a
+    sentence cut at a line end was half a unit in the index and half an answer in the prompt),
+    while a heading keeps its own line."""
+    sentence = ("Das Paket soul.sty, das uhrzeit.sty zur Darstellung hochgestellter und "
+                "unterstrichener Minutenzahlen benutzt, wird beim Laden automatisch einbezogen "
+                "und muss daher nicht eigens in der Präambel angegeben werden.")
+    body = ("Einbindung\n" + sentence + " " + "Die Uhrzeit wird im Format nach DIN 5008 "
+            "ausgegeben, wenn man das Makro uhrii verwendet, das in Tabelle 1 steht. " * 3)
+    doc = load_file(make_pdf(tmp_path / "uhrzeit.pdf", [body]))
+    raw = PdfReader(tmp_path / "uhrzeit.pdf").pages[0].extract_text()
+    assert sentence not in raw and "\n" in raw  # the PDF itself has it on several lines
+    assert sentence in doc.text
+    assert doc.text.startswith("Einbindung\n")
+    spans = [doc.text[a:b] for a, b in split_sentences(doc.text)]
+    assert sentence in spans
 
 
 @given(st.lists(st.text(alphabet="ab .\n", max_size=12).map(str.strip), max_size=8))

@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from qa.cleaning import unwrap_lines
+
 log = logging.getLogger(__name__)
 
 MAX_UNPACKED = 200_000_000  # bytes a zip-based file may declare unpacked
@@ -86,7 +88,8 @@ def read_html(path: Path, data: bytes) -> Extracted:
 
 # -- PDF -------------------------------------------------------------------------------------------
 def read_pdf(path: Path, data: bytes) -> Extracted:
-    """One part per page; a hyphen at a line end inside a word (the typesetter's) is removed.
+    """One part per page, its wrapped lines joined into the sentences they hold
+    (``qa.cleaning.unwrap_lines``: the typesetter's hyphens go, headings keep their line).
     A PDF encrypted with an empty user password (printing or copying restricted) is read; one
     that needs a password is refused."""
     from pypdf import PdfReader
@@ -111,9 +114,8 @@ def read_pdf(path: Path, data: bytes) -> Extracted:
                 "author": str((info.author if info else None) or "")}
     except (PdfReadError, KeyError, OSError, TypeError, AttributeError) as e:
         raise ValueError(f"unreadable PDF ({e})") from e
-    pages = [re.sub(r"(\w)-\n(\w)", r"\1\2", p) for p in pages]
     meta |= _ocr_scanned_pages(pages, data)
-    return Extracted(pages, meta, "page", furniture=True)
+    return Extracted([unwrap_lines(p) for p in pages], meta, "page", furniture=True)
 
 
 def _ocr_scanned_pages(pages: list[str], data: bytes) -> dict[str, str]:
@@ -144,7 +146,7 @@ def read_image(path: Path, data: bytes) -> Extracted:
 
     got = ocr_image(data)
     paged = len(got.pages) > 1
-    return Extracted(got.pages if paged else [got.text],
+    return Extracted([unwrap_lines(p) for p in got.pages] if paged else [unwrap_lines(got.text)],
                      {"ocr_pages": str(len(got.pages)), "ocr_seconds": f"{got.seconds:.1f}"},
                      "page" if paged else None, furniture=True)
 
