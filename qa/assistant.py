@@ -234,10 +234,11 @@ class Assistant:
         index, embedder = self.index, self.embedder
         if s.evidence == "sentences" and index is not None and embedder is not None:
             cfg = EvidenceConfig(chunks=s.evidence_chunks, margin=s.evidence_margin,
-                                 max_windows=top_k or s.evidence_windows)
+                                 max_windows=top_k or s.evidence_windows,
+                                 per_part=s.evidence_per_part)
             last = getattr(self.retriever, "last_query", None)
             first = last[1] if last is not None and last[0] == q else None
-            passages = select_evidence(evidence_queries(q, parts), hits, index, embedder,
+            passages = select_evidence(evidence_queries(q, parts, s.evidence_per_part), hits, index, embedder,
                                        s.prompt_budget_tokens, count, cfg, first_vector=first,
                                        allowed=allowed)
             if passages:

@@ -51,6 +51,9 @@ class EvidenceConfig:
     number_weight: float = 1.5  # bonus for a sentence with a number when a quantity is asked
     neighbours: int = 1  # this many best sentences get a neighbour on each side
     max_windows: int = 6
+    # each part of a multi-part question scored on its own (its own vector, terms and number
+    # bonus) and sentences taken within ``margin`` of *their part's* best, not the overall best
+    per_part: bool = False
 
 
 def _heading(text: str, u: Sentence) -> bool:
@@ -118,20 +121,32 @@ def score_sentences(part_vectors: np.ndarray, part_terms: Sequence[set[str]],
     if not cand:
         return []
     idx = np.array(sorted(cand))
-    dense = _standardise(best_cos[idx])
     cand_terms = [terms(doc_text(sentences[i].doc_id)[sentences[i].start:sentences[i].end])
                   for i in idx]
-    out = []
-    for j, i in enumerate(idx):
-        t = cand_terms[j]
-        share = max((sum(idf(w) for w in t & pt) / sum(idf(w) for w in pt)
-                     for pt in part_terms if pt), default=0.0)
-        u = sentences[i]
-        has_number = any(ch.isdigit() for ch in doc_text(u.doc_id)[u.start:u.end])
-        score = float(dense[j] + cfg.chunk_weight * chunk_bonus.get(int(i), 0.0)
-                      + cfg.term_weight * share
-                      + (cfg.number_weight if has_number and any(quantity) else 0.0))
-        out.append(Scored(int(i), score, int(np.argmax(sims[i]))))
+    has_number = np.array([any(ch.isdigit() for ch in doc_text(sentences[i].doc_id)
+                               [sentences[i].start:sentences[i].end]) for i in idx], float)
+    bonus = cfg.chunk_weight * np.array([chunk_bonus.get(int(i), 0.0) for i in idx])
+
+    def share(t: set[str], pt: set[str]) -> float:
+        return sum(idf(w) for w in t & pt) / sum(idf(w) for w in pt) if pt else 0.0
+
+    if not cfg.per_part or sims.shape[1] < 2:
+        dense = _standardise(best_cos[idx])
+        shares = np.array([max((share(t, pt) for pt in part_terms), default=0.0)
+                           for t in cand_terms])
+        total = (dense + bonus + cfg.term_weight * shares
+                 + (cfg.number_weight * has_number if any(quantity) else 0.0))
+        return sorted((Scored(int(i), float(total[j]), int(np.argmax(sims[i])))
+                       for j, i in enumerate(idx)), key=lambda s: (-s.score, s.index))
+    # per part: a column of scores for each, each relative to its own best sentence
+    cols = []
+    for p in range(sims.shape[1]):
+        col = (_standardise(sims[idx, p]) + bonus
+               + cfg.term_weight * np.array([share(t, part_terms[p]) for t in cand_terms])
+               + (cfg.number_weight * has_number if p < len(quantity) and quantity[p] else 0.0))
+        cols.append(col - col.max())
+    rel = np.stack(cols, axis=1)  # (n_candidates, n_parts), 0 = a part's best sentence
+    out = [Scored(int(i), float(rel[j].max()), int(np.argmax(rel[j]))) for j, i in enumerate(idx)]
     return sorted(out, key=lambda s: (-s.score, s.index))
 
 
@@ -242,13 +257,20 @@ def term_idf(n_sentences: int, df: dict[str, int]) -> Callable[[str], float]:
     return idf
 
 
-def evidence_queries(question: str, parts: Sequence[str]) -> list[str]:
+def evidence_queries(question: str, parts: Sequence[str], per_part: bool = False) -> list[str]:
     """What evidence is searched with: the question, then each further part with the question
-    as its context (a part alone, "auf welchen Betrag?", has no subject).
+    as its context (a part alone, "auf welchen Betrag?", has no subject). ``per_part``: the
+    question, then every part on its own, so each finds its own sentences; a part that names
+    nothing of its own ("what does it use it for?": no terms) keeps the question as context.
 
     >>> evidence_queries("A und wann?", ["A?", "wann?"])
     ['A und wann?', 'wann? A und wann?']
+    >>> evidence_queries("Wer führt Nordwind und wie hoch ist der Umsatz?",
+    ...                  ["Wer führt Nordwind?", "was ist es?"], per_part=True)[1:]
+    ['Wer führt Nordwind?', 'was ist es? Wer führt Nordwind und wie hoch ist der Umsatz?']
     """
+    if per_part and len(parts) > 1:
+        return [question] + [p if terms(p) else f"{p} {question}" for p in parts]
     return [question] + [f"{p} {question}" for p in parts[1:]]
 
 
