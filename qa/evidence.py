@@ -228,18 +228,17 @@ def windows(chosen: Sequence[int], sentences: Sequence[Sentence],
 
 def to_passages(runs: Sequence[Sequence[int]], sentences: Sequence[Sentence],
                 hits: Sequence[Hit], doc_text: Callable[[str], str],
-                doc_meta: Callable[[str], tuple[str, str]],
+                doc_meta: Callable[[str], dict[str, str]],
                 chunk_for: Callable[[str, int, int], Hit | None]) -> list[Passage]:
     """Windows as numbered passages; each keeps the chunk hit it lies in (for scores and ids)
-    and its article's title and date (``doc_meta(doc_id) -> (title, date)``)."""
+    and its article's metadata (``doc_meta(doc_id)``: title, date, author, site)."""
     out: list[Passage] = []
     for run in runs:
         first, last = sentences[run[0]], sentences[run[-1]]
         text = doc_text(first.doc_id)
         hit = chunk_for(first.doc_id, first.start, last.end) or hits[0]
-        title, date = doc_meta(first.doc_id)
         out.append(Passage(len(out) + 1, hit, text[first.start:last.end], first.start, last.end,
-                           title=title, date=date))
+                           **doc_meta(first.doc_id)))
     return out
 
 
@@ -340,8 +339,9 @@ def select_evidence(parts: Sequence[str], hits: Sequence[Hit], store: Store, emb
                 return Hit(chunk=c, score=0.0)
         return None
 
-    def meta(doc_id: str) -> tuple[str, str]:
+    def meta(doc_id: str) -> dict[str, str]:
         d = docs[doc_id]
-        return d.title, str(d.meta.get("date") or "")
+        return {"title": d.title,
+                **{k: str(d.meta.get(k) or "") for k in ("date", "author", "site")}}
 
     return to_passages(runs, sentences, hits, text_of, meta, chunk_for)
