@@ -62,8 +62,8 @@ def build(settings: Settings, config: ServerConfig, ui: bool = False) -> Any:
     # would otherwise reach them through the window's collection picker)
     offered = keys.window_collections(names(settings)) if keys.public else None
     ui_app = mod.App(settings, collections=offered)  # one assistant, library, catalog for both
-    app = create_app(ui_app.assistant, ui_app.library, config)
-    app.state.qa.catalog = ui_app.catalog  # a collection is loaded once for the window and API
+    # a collection is loaded once for the window and the API
+    app = create_app(ui_app.assistant, ui_app.library, config, ui_app.catalog)
     import gradio as gr
 
     demo = mod.build(ui_app)

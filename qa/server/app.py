@@ -87,7 +87,7 @@ class Server:
     """What the routes share: the assistant, the library, the answer slots, readiness."""
 
     def __init__(self, assistant: Assistant, library: DocumentLibrary | None,
-                 config: ServerConfig) -> None:
+                 config: ServerConfig, catalog: Catalog | None = None) -> None:
         self.assistant = assistant
         self.library = library or DocumentLibrary(assistant.settings, assistant.embedder,
                                                      assistant.store)
@@ -99,7 +99,8 @@ class Server:
         self.answers = RecentAnswers()  # by answer_id, for POST /v1/feedback
         self.metrics = Metrics(queue_depth=lambda: self.slots.admitted)  # GET /metrics
         self._looked = 0.0  # when ``fresh`` last looked for a newer index version
-        self.catalog = Catalog(assistant)  # the other collections, loaded on first use
+        # the other collections, loaded on first use (``catalog``: shared with the chat window)
+        self.catalog = catalog or Catalog(assistant)
         self.name = DEFAULT
         self._views: dict[str, Server] = {}
 
@@ -225,11 +226,12 @@ class Server:
 
 
 def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
-               config: ServerConfig | None = None) -> FastAPI:
-    """The API over ``assistant`` (and ``library``, by default one over the same settings)."""
+               config: ServerConfig | None = None, catalog: Catalog | None = None) -> FastAPI:
+    """The API over ``assistant`` (and ``library``, by default one over the same settings; and
+    ``catalog``, the other collections, by default one of its own)."""
     config = config or ServerConfig()
     keys = KeyCheck(config.api_keys, config.host, config.local_changes_without_key)
-    srv = root = Server(assistant, library, config)
+    srv = root = Server(assistant, library, config, catalog)
     unknown = keys.collections_named() - set(root.catalog.names())
     if unknown:
         raise QAError(f"API key limits name unknown collection(s) {', '.join(sorted(unknown))}; "
