@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,7 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
     collections = app.collections()
 
     def sources_html(answer: Any, turn: int, collection: str | None) -> str:
-        return render_sources(answer, turn, lambda source: app.lookup(source, collection),
+        return render_sources(answer, turn, partial(app.lookup, collection=collection),
                               page_image=app.pages_of(collection).view)
 
     def respond(message: str, chat: list[dict], turns: list, ids: list, backend: str,
@@ -156,7 +157,7 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                                   date_from=(date_from or "").strip() or None,
                                   date_to=(date_to or "").strip() or None)
             assistant = app.assistant_for(backend, model, collection)
-            lookup = lambda source: app.lookup(source, collection)  # noqa: E731
+            lookup = partial(app.lookup, collection=collection)
             text, passages, standalone, lang = "", (), None, "de"
             for event in assistant.events(message, language=None if language == "auto"
                                           else language, top_k=int(top_k), history=history,
