@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402 - after the environment it reads
+
+from qa.ui import App, doc_rows  # noqa: E402 - App: a re-export (it lived here until 2026-12)
 
 log = logging.getLogger("qa.ui")
 # keyword that keeps an event out of the app's public API (Gradio 6 renamed it)
@@ -107,98 +110,11 @@ def make_settings(args: argparse.Namespace):  # noqa: ANN201 - qa.Settings
     return settings.replace(data_dir=args.data_dir) if args.data_dir else settings
 
 
-class App:
-    """Per-process parts shared by all browser sessions; per-session data is in gr.State."""
-
-    def __init__(self, settings: Any) -> None:
-        from qa.assistant import Assistant
-        from qa.documents import DocumentLibrary
-        from qa.feedback import RecentAnswers
-        from qa.page_view import PageViewer
-
-        self.settings = settings
-        self.assistant = Assistant.load(settings)
-        self.library = DocumentLibrary(settings, self.assistant.embedder,
-                                       self.assistant.store)
-        self.feedback_path = settings.data_dir / "feedback.jsonl"
-        # answer ids as the HTTP API gives them (``ans_...``): a thumb is stored with its id
-        self.answers = RecentAnswers()
-        self.pages = PageViewer(settings.corpus_dir)  # cited PDF pages, only from the corpus
-        self._generators = {(settings.backend, self.current_model()): self.assistant.generator}
-        self._lock = threading.Lock()
-
-    # -- models ------------------------------------------------------------------------------
-    def current_model(self) -> str:
-        return self.settings.model
-
-    def backends(self) -> list[str]:
-        from qa import registry
-
-        s = self.settings
-        default = registry.names("generator")[0]  # the registry lists the default first
-        # another backend (hosted) is offered when it is the configured one or has a key
-        return [b for b in registry.names("generator")
-                if b in (default, s.backend) or bool(s.openai_api_key)]
-
-    def models(self, backend: str) -> list[str]:
-        from qa.models import MODELS
-
-        if backend == "openai":
-            return [self.settings.openai_model]
-        names = list(MODELS)
-        if self.settings.llm not in names:
-            names.insert(0, self.settings.llm)
-        return names
-
-    def assistant_for(self, backend: str, model: str):  # noqa: ANN201 - qa.Assistant
-        """The shared assistant, with the generator this session chose (created once)."""
-        from qa.assistant import make_generator
-        from qa.errors import InputError
-
-        if backend not in self.backends() or model not in self.models(backend):
-            raise InputError(f"model {model!r} of backend {backend!r} is not offered here")
-        key = (backend, model)
-        with self._lock:
-            generator = self._generators.get(key)
-            if generator is None:
-                generator = self._generators[key] = make_generator(
-                    self.settings.with_model(model, backend))
-        base = self.assistant
-        if generator is base.generator:
-            return base
-        return base.with_generator(generator)
-
-    def lookup(self, source: str):  # noqa: ANN201 - Document | None
-        index = self.assistant.index
-        return index.document_by_source(source) if index is not None else None
-
-    def reload(self) -> None:
-        self.assistant.reload_index()
-        index = self.assistant.index
-        if index is not None:  # load the search structures now, not on the next question
-            index.lexical_search("warm up", 1)
-
-    def warm_up(self) -> None:
-        """Load the embedder, the indexes and the answer model before the first question."""
-        from qa.generators import generate
-
-        t0 = time.perf_counter()
-        try:
-            self.assistant.retrieve("Aufwärmen")
-            generate(self.assistant.generator, [{"role": "user", "content": "Hi"}], max_tokens=1)
-            log.info("warmed up in %.1f s", time.perf_counter() - t0)
-        except Exception as e:  # noqa: BLE001 - a failed warm-up shows on the first question
-            log.warning("warm-up failed: %s", e)
-
-
 # -- callbacks (module level, so that they read like the UI they drive) ---------------------
-
-def doc_rows(app: App) -> list[list[Any]]:
-    return [[d.title, d.source, f"{d.bytes / 1024:.1f} KB", d.chunks] for d in app.library.list()]
-
 
 def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like the page
     from qa.assistant import Done, Retrieved, Token
+    from qa.collections import DEFAULT
     from qa.errors import QAError
     from qa.feedback import record_feedback
     from qa.filters import make_filter
@@ -214,13 +130,15 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
     )
 
     s = app.settings
+    collections = app.collections()
 
-    def sources_html(answer: Any, turn: int) -> str:
-        return render_sources(answer, turn, app.lookup, page_image=app.pages.view)
+    def sources_html(answer: Any, turn: int, collection: str | None) -> str:
+        return render_sources(answer, turn, partial(app.lookup, collection=collection),
+                              page_image=app.pages_of(collection).view)
 
     def respond(message: str, chat: list[dict], turns: list, ids: list, backend: str,
                 model: str, top_k: float, language: str, only_sources: list[str] | None,
-                date_from: str, date_to: str) -> Iterator[tuple]:
+                date_from: str, date_to: str, collection: str | None = None) -> Iterator[tuple]:
         message = (message or "").strip()
         if not message:
             gr.Warning("Bitte eine Frage eingeben. / Please type a question.")
@@ -238,7 +156,8 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
             allowed = make_filter(sources=list(only_sources or []) or None,
                                   date_from=(date_from or "").strip() or None,
                                   date_to=(date_to or "").strip() or None)
-            assistant = app.assistant_for(backend, model)
+            assistant = app.assistant_for(backend, model, collection)
+            lookup = partial(app.lookup, collection=collection)
             text, passages, standalone, lang = "", (), None, "de"
             for event in assistant.events(message, language=None if language == "auto"
                                           else language, top_k=int(top_k), history=history,
@@ -248,7 +167,7 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                     standalone = event.question if event.question != message else None
                     chat[-1] = {"role": "assistant",
                                 "content": render_partial("", turn, passages, standalone, lang)}
-                    yield (gr.skip(), chat, render_retrieved(passages, turn, app.lookup, lang),
+                    yield (gr.skip(), chat, render_retrieved(passages, turn, lookup, lang),
                            turns, ids)
                 elif isinstance(event, Token):
                     text += event.text
@@ -261,7 +180,7 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                 raise QAError("the answer pipeline ended without an answer")
             answer_id = app.answers.add(answer)
             chat[-1] = {"role": "assistant", "content": render_answer(answer, turn)}
-            yield (gr.skip(), chat, sources_html(answer, turn), [*turns, answer],
+            yield (gr.skip(), chat, sources_html(answer, turn, collection), [*turns, answer],
                    [*ids, answer_id])
         except QAError as e:  # InputError included: shown in the chat, the UI keeps working
             log.warning("question failed: %s", e)
@@ -274,11 +193,11 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                                                 "see the server log")}
             yield gr.skip(), chat, gr.skip(), [*turns, None], [*ids, None]
 
-    def show_turn(turns: list, evt: gr.SelectData):  # noqa: ANN202
+    def show_turn(turns: list, collection: str | None, evt: gr.SelectData):  # noqa: ANN202
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         turn = int(index) // 2
         if 0 <= turn < len(turns) and turns[turn] is not None:
-            return sources_html(turns[turn], turn)
+            return sources_html(turns[turn], turn, collection)
         return gr.skip()
 
     def on_like(turns: list, ids: list, evt: gr.LikeData, request: gr.Request) -> None:
@@ -306,17 +225,33 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
         models = app.models(backend)
         return gr.update(choices=models, value=models[0])
 
-    def doc_choices() -> list[str]:
-        return [d.source for d in app.library.list()]
+    def doc_choices(collection: str | None = None) -> list[str]:
+        return [d.source for d in app.library_of(collection).list()]
 
-    def refresh():  # noqa: ANN202 - after an action of this user: the choice is reset
-        choices = doc_choices()
-        return (doc_rows(app), gr.update(choices=choices, value=None),
+    def refresh(collection: str | None):  # noqa: ANN202 - after an action: the choice is reset
+        choices = doc_choices(collection)
+        return (doc_rows(app.library_of(collection)), gr.update(choices=choices, value=None),
                 gr.update(choices=choices))
 
-    def refresh_list():  # noqa: ANN202 - on opening the tab: the user's choice stays
-        choices = doc_choices()
-        return doc_rows(app), gr.update(choices=choices), gr.update(choices=choices)
+    def refresh_list(collection: str | None = None):  # noqa: ANN202 - the user's choice stays
+        choices = doc_choices(collection)
+        return (doc_rows(app.library_of(collection)), gr.update(choices=choices),
+                gr.update(choices=choices))
+
+    def on_collection(collection: str | None):  # noqa: ANN202
+        """This session now reads ``collection``: a new chat (a follow-up must not be rewritten
+        with another collection's answers), its documents in the panel and the filter."""
+        try:
+            app.assistant_of(collection)  # loaded now (first use), and checked
+            rows = doc_rows(app.library_of(collection))
+        except QAError as e:
+            gr.Warning(str(e))
+            return (gr.skip(),) * 10
+        choices = [r[1] for r in rows]
+        return ([], [], [], render_empty(), "", rows, gr.update(choices=choices, value=None),
+                gr.update(choices=choices, value=[]), "",
+                status("ok", f"Collection {collection or DEFAULT}: {len(rows)} document"
+                       f"{'' if len(rows) == 1 else 's'}"))
 
     def status(kind: str, text: str) -> str:
         return f'<div class="qa-status qa-status-{esc(kind)}">{esc(text)}</div>'
@@ -326,48 +261,52 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
             progress((done, total), desc="Indexing (embedding chunks)", unit="chunks")
         return update
 
-    def add_docs(files: list[str] | None, replace: bool, progress=gr.Progress()):  # noqa: ANN202, B008
+    def add_docs(files: list[str] | None, replace: bool, collection: str | None = None,  # noqa: ANN202
+                 progress=gr.Progress()):  # noqa: B008
         if not files:
             return (status("warn", "Choose one or more .txt, .md, .html, .pdf, .docx, .pptx, "
                            ".xlsx, .odt, .epub or .rtf files first."),
-                    *refresh(), gr.skip())
+                    *refresh(collection), gr.skip())
         progress(0, desc="Checking files")
         try:
-            result = app.library.add([Path(f) for f in files], progress=embed_progress(progress),
-                                     replace=bool(replace))
+            result = app.library_of(collection).add(
+                [Path(f) for f in files], progress=embed_progress(progress),
+                replace=bool(replace))
         except QAError as e:
-            return status("error", f"Nothing was added: {e}"), *refresh(), gr.skip()
+            return status("error", f"Nothing was added: {e}"), *refresh(collection), gr.skip()
         if not result.ok:
-            return status("error", result.summary()), *refresh(), gr.skip()
-        app.reload()
-        return status("ok", result.summary().capitalize()), *refresh(), None
+            return status("error", result.summary()), *refresh(collection), gr.skip()
+        app.reload(collection)
+        return status("ok", result.summary().capitalize()), *refresh(collection), None
 
-    def delete_doc(source: str | None):  # noqa: ANN202
+    def delete_doc(source: str | None, collection: str | None = None):  # noqa: ANN202
         if not source:
-            return status("warn", "Choose a document to delete."), *refresh(), gr.skip()
+            return (status("warn", "Choose a document to delete."), *refresh(collection),
+                    gr.skip())
         try:
-            result = app.library.delete(source)
+            result = app.library_of(collection).delete(source)
         except QAError as e:
-            return status("error", str(e)), *refresh(), gr.skip()
-        app.reload()
-        return status("ok", result.summary().capitalize()), *refresh(), ""
+            return status("error", str(e)), *refresh(collection), gr.skip()
+        app.reload(collection)
+        return status("ok", result.summary().capitalize()), *refresh(collection), ""
 
-    def rebuild(progress=gr.Progress()):  # noqa: ANN202, B008
+    def rebuild(collection: str | None = None, progress=gr.Progress()):  # noqa: ANN202, B008
         progress(0, desc="Reading the articles")
         try:
-            report, skipped = app.library.rebuild(progress=embed_progress(progress))
+            report, skipped = app.library_of(collection).rebuild(
+                progress=embed_progress(progress))
         except QAError as e:
-            return status("error", str(e)), *refresh()
-        app.reload()
+            return status("error", str(e)), *refresh(collection)
+        app.reload(collection)
         text = report.summary().capitalize()
         if skipped:
             text += "; skipped: " + "; ".join(f"{x.path} ({x.reason})" for x in skipped)
-        return status("ok" if not skipped else "warn", text), *refresh()
+        return status("ok" if not skipped else "warn", text), *refresh(collection)
 
-    def view_doc(source: str | None) -> str:
+    def view_doc(source: str | None, collection: str | None = None) -> str:
         from qa.render import render_document
 
-        doc = app.lookup(source) if source else None
+        doc = app.lookup(source, collection) if source else None
         return render_document(doc) if doc is not None else ""
 
     backends = app.backends()
@@ -377,6 +316,10 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
         gr.Markdown("## Fragen an die Artikel · Ask the articles\n"
                     "Antworten nur aus den indexierten Artikeln, mit Quellen. "
                     "Answers come only from the indexed articles, with sources.")
+        # this session's collection: the chat answers from it, the documents tab shows it
+        collection = gr.Dropdown(collections, value=DEFAULT, label="Sammlung / collection",
+                                 elem_id="qa-collection", visible=len(collections) > 1,
+                                 interactive=True, filterable=False)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=360):
@@ -413,7 +356,7 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                     sources = gr.HTML(render_empty(), elem_id="qa-sources-panel",
                                       js_on_load=None, padding=True, max_height=720)
             with gr.Tab("Dokumente / documents", id="documents") as docs_tab:
-                table = gr.Dataframe(doc_rows(app), headers=["Title", "File", "Size", "Chunks"],
+                table = gr.Dataframe(doc_rows(app.library), headers=["Title", "File", "Size", "Chunks"],
                                      datatype=["str", "str", "str", "number"],
                                      interactive=False, elem_id="qa-docs", wrap=True)
                 with gr.Row():
@@ -450,7 +393,7 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                             f"feedback: `{esc(app.feedback_path)}`")
 
         ask_inputs = [question, chatbot, turns, answer_ids, backend, model, top_k, language,
-                      filter_sources, date_from, date_to]
+                      filter_sources, date_from, date_to, collection]
         ask_outputs = [question, chatbot, sources, turns, answer_ids]
         for trigger in (question.submit, send.click):
             trigger(respond, ask_inputs, ask_outputs, concurrency_limit=16,
@@ -459,7 +402,7 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
             respond, ask_inputs, ask_outputs, concurrency_limit=16, concurrency_id="ask",
             show_progress="hidden")
         chatbot.like(on_like, [turns, answer_ids], None, queue=False)
-        chatbot.select(show_turn, [turns], sources, queue=False)
+        chatbot.select(show_turn, [turns, collection], sources, queue=False)
         clear.click(lambda: ([], [], [], render_empty(), ""), None,
                     [chatbot, turns, answer_ids, sources, question], queue=False)
         chatbot.clear(lambda: ([], [], render_empty()), None, [turns, answer_ids, sources],
@@ -468,16 +411,20 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
 
         docs_out = [doc_status, table, doc_pick, filter_sources]
         # the document-changing callbacks are for this page only, not part of the app's API
-        add_btn.click(add_docs, [upload, replace], [*docs_out, upload],
+        add_btn.click(add_docs, [upload, replace, collection], [*docs_out, upload],
                       concurrency_limit=1, concurrency_id="documents", **PRIVATE)
-        delete_btn.click(delete_doc, doc_pick, [*docs_out, article],
+        delete_btn.click(delete_doc, [doc_pick, collection], [*docs_out, article],
                          concurrency_limit=1, concurrency_id="documents", **PRIVATE)
-        rebuild_btn.click(rebuild, None, docs_out, concurrency_limit=1,
+        rebuild_btn.click(rebuild, collection, docs_out, concurrency_limit=1,
                           concurrency_id="documents", **PRIVATE)
-        view_btn.click(view_doc, doc_pick, article, queue=False)
-        doc_pick.change(view_doc, doc_pick, article, queue=False)
-        demo.load(refresh_list, None, [table, doc_pick, filter_sources], queue=False)
-        docs_tab.select(refresh_list, None, [table, doc_pick, filter_sources], queue=False)
+        view_btn.click(view_doc, [doc_pick, collection], article, queue=False)
+        doc_pick.change(view_doc, [doc_pick, collection], article, queue=False)
+        demo.load(refresh_list, collection, [table, doc_pick, filter_sources], queue=False)
+        docs_tab.select(refresh_list, collection, [table, doc_pick, filter_sources], queue=False)
+        # loading a collection (first use) may take a while: queued, not on the event loop
+        collection.change(on_collection, collection,
+                          [chatbot, turns, answer_ids, sources, question, table, doc_pick,
+                           filter_sources, article, doc_status], show_progress="minimal")
     return demo
 
 

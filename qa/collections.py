@@ -13,8 +13,11 @@ OpenAI ``model`` and key limits). The model that writes answers is shared by eve
 (one local model in memory), so a collection cannot choose another one: the settings of the
 generator, the chat window and the caches are refused in a collection. Two collections on the
 same index folder would overwrite each other's index, so they are refused when the settings
-are read. The price of FAISS only: a PostgreSQL collection (a schema each) is not offered yet,
-and ``store = "postgres"`` in a collection other than ``default`` is refused with that reason.
+are read. On PostgreSQL a collection lives in a schema of its own, derived from its name
+(``pg_schema``: ``qa_team_a`` for ``team-a``), so collections in one database do not see each
+other; two collections whose schemas meet (``team-a`` and ``team_a``) are refused the same way.
+The price: the derived name turns ``-`` into ``_`` and long names into a cut with a hash, so
+the schema is not always the collection's name verbatim (``qa collections`` shows it).
 
 Everything here is pure: it turns settings into settings. Loading the assistants is the
 edges' work (``Catalog`` below loads them lazily and shares the generator).
@@ -22,6 +25,7 @@ edges' work (``Catalog`` below loads them lazily and shares the generator).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -115,6 +119,27 @@ def default_index_dir(base: Path, name: str) -> Path:
     return base.with_name(f"{base.name}-{name}")
 
 
+def pg_schema(prefix: str, name: str) -> str:
+    """The PostgreSQL schema of collection ``name``: ``prefix`` (the global ``pg_schema``), ``_``
+    and the name with ``-`` as ``_``; a name too long for 41 characters is cut and ends in a
+    hash of the whole name. Only a checked name (``check_name``) is turned into a schema, so the
+    result is always a plain identifier (``qa.config.PG_SCHEMA_RE``).
+
+    >>> pg_schema("qa", "team-a")
+    'qa_team_a'
+    >>> pg_schema("qa", "x" * 64)
+    'qa_xxxxxxxxxxxxxxxxxxxxxxxxxxxxx_488b40a8'
+    >>> pg_schema("qa", 'a"; DROP SCHEMA qa; --')
+    Traceback (most recent call last):
+    qa.errors.InputError: bad collection name 'a"; DROP SCHEMA qa; --': use 1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit
+    """
+    schema = f"{prefix}_{check_name(name).replace('-', '_')}"
+    if len(schema) > 41:
+        digest = hashlib.blake2b(name.encode(), digest_size=4).hexdigest()
+        schema = f"{schema[:32]}_{digest}"
+    return schema
+
+
 def names(settings: Settings) -> list[str]:
     """The collections of ``settings``: ``default`` first, the others sorted.
 
@@ -144,31 +169,42 @@ def resolve(settings: Settings, name: str | None) -> Settings:
         raise UnknownCollection(name, names(settings))
     values = dict(settings.collections[name])
     values.setdefault("index_dir", str(default_index_dir(settings.index_dir, name)))
+    values.setdefault("pg_schema", pg_schema(settings.pg_schema, name))
     base = settings.replace(collections={})  # the overrides of one collection, checked once
     text = {k: v for k, v in values.items() if isinstance(v, str)}
     return base.with_strings(text).replace(**{k: v for k, v in values.items() if k not in text})
 
 
 def check_all(settings: Settings) -> None:
-    """Refuse collections that cannot work side by side: a PostgreSQL one other than
-    ``default``, and two on the same index folder (each would overwrite the other's index)."""
+    """Refuse collections that cannot work side by side: two on the same index folder, or on
+    the same schema of one PostgreSQL database (each would overwrite the other's index)."""
     from qa.config import Settings as _Settings
 
     known = {f.name for f in fields(_Settings)}
     check_table(settings.collections, known)
-    seen: dict[Path, str] = {}
+    folders: dict[Path, str] = {}
+    schemas: dict[tuple[str, str], str] = {}
     for name in names(settings):
         s = resolve(settings, name)
-        if name != DEFAULT and s.store != "faiss":
-            raise QAError(f"collection {name!r}: store {s.store!r} is not offered for "
-                          "collections yet (FAISS only); leave store unset there")
-        if s.store != "faiss":
+        if s.store == "postgres":
+            key = (_database(s), s.pg_schema)
+            if key in schemas:
+                raise QAError(f"collections {schemas[key]!r} and {name!r} use the same "
+                              f"PostgreSQL schema {s.pg_schema}: give one its own pg_schema")
+            schemas[key] = name
             continue
         where = s.index_dir.expanduser().resolve()
-        if where in seen:
-            raise QAError(f"collections {seen[where]!r} and {name!r} use the same index folder "
+        if where in folders:
+            raise QAError(f"collections {folders[where]!r} and {name!r} use the same index folder "
                           f"{s.index_dir}: give each its own index_dir")
-        seen[where] = name
+        folders[where] = name
+
+
+def _database(settings: Settings) -> str:
+    """Which database a PostgreSQL collection uses: its URL, or the embedded server's folder."""
+    if settings.database_url:
+        return settings.database_url
+    return str((settings.data_dir / "postgres").expanduser().resolve())
 
 
 class Catalog:
@@ -232,7 +268,8 @@ def describe(settings: Settings) -> list[dict[str, Any]]:
     for name in names(settings):
         s = resolve(settings, name)
         rows.append({"name": name, "corpus_dir": str(s.corpus_dir),
-                     "index": str(s.index_dir) if s.store == "faiss" else s.store,
+                     "index": str(s.index_dir) if s.store == "faiss"
+                     else f"{s.store} schema {s.pg_schema}",
                      "language": s.language, "documents": _documents(s)})
     return rows
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -22,6 +23,8 @@ from qa import registry
 from qa.errors import QAError
 from qa.openai_client import safe_url
 
+# a PostgreSQL schema qa may create: lower-case, not pg_* (reserved by PostgreSQL); always quoted
+PG_SCHEMA_RE = re.compile(r"(?!pg_)[a-z_][a-z0-9_]{0,40}")
 PROMPT_OVERHEAD_TOKENS = 400  # system prompt, instructions, passage headers and chat template
 SECRETS = ("openai_api_key", "embed_api_key", "ui_users", "database_url")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
@@ -62,6 +65,8 @@ class Settings:
     store: str = "faiss"
     database_url: str = field(default="", repr=False)
     pg_pool_size: int = 4  # reading connections to PostgreSQL per process, shared by its threads
+    # the schema that holds the index; a collection's is derived from its name (qa.collections)
+    pg_schema: str = "qa"
 
     # chunking (words): small chunks retrieved best for the dense model on this corpus
     chunk_words: int = 100
@@ -145,6 +150,9 @@ class Settings:
             problems.append(f"fallback must be '' or 'local', not {self.fallback!r}")
         if self.language not in ("auto", "de", "en"):
             problems.append(f"language must be auto, de or en, not {self.language!r}")
+        if not isinstance(self.pg_schema, str) or not PG_SCHEMA_RE.fullmatch(self.pg_schema):
+            problems.append(f"pg_schema must be 1 to 41 of a-z, 0-9 and _, starting with a letter "
+                            f"or _ and not with pg_, not {str(self.pg_schema)[:80]!r}")
         if self.evidence not in ("sentences", "chunks"):
             problems.append(f"evidence must be sentences or chunks, not {self.evidence!r}")
         for name in ("chunk_words", "candidates", "top_k", "threads", "prompt_budget_tokens",

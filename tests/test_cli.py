@@ -80,7 +80,7 @@ def test_ask_says_on_stderr_why_there_is_no_answer(fake_assistant: Any, monkeypa
     from qa import cli
     from qa.prompting import ABSTAIN_TEXT, NOT_FOUND
 
-    monkeypatch.setattr(cli, "_load", lambda args: fake_assistant)
+    monkeypatch.setattr(cli.answering, "_load", lambda args: fake_assistant)
     fake_assistant.generator.enqueue(NOT_FOUND)
     assert main(["ask", "Wie heißt der Finanzchef von Alibaba?"]) == 0
     out, err = capsys.readouterr()

@@ -77,7 +77,12 @@ def test_a_collection_is_the_global_settings_with_its_overrides(two: Settings,
     ('[collections.a]\nindex_dir = "index"', "'default' and 'a' use the same index folder"),
     ('[collections.a]\nindex_dir = "ix"\n[collections.b]\nindex_dir = "ix"',
      "'a' and 'b' use the same index folder"),
-    ('[collections.a]\nstore = "postgres"', "not offered for collections yet (FAISS only)"),
+    ('store = "postgres"\n[collections.team-a]\ntop_k = 2\n[collections.team_a]\ntop_k = 3',
+     "'team-a' and 'team_a' use the same PostgreSQL schema qa_team_a: give one its own pg_schema"),
+    ('store = "postgres"\n[collections.a]\npg_schema = "qa"', "'default' and 'a' use the same "
+     "PostgreSQL schema qa"),
+    ('[collections.a]\npg_schema = "A; DROP"', "pg_schema must be 1 to 41 of a-z"),
+    ('[collections.a]\npg_schema = "pg_catalog"', "pg_schema must be"),
     ("[collections.a]\ntop_k = 0", "top_k must be positive"),
     ("collections = 3", "collections must be a table"),
 ])

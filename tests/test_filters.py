@@ -102,7 +102,7 @@ def test_cli_ask_with_a_filter_prints_it_once(dated: Assistant, monkeypatch: pyt
                                               capsys: pytest.CaptureFixture[str]) -> None:
     from qa import cli
 
-    monkeypatch.setattr(cli, "_load", lambda args: dated)
+    monkeypatch.setattr(cli.answering, "_load", lambda args: dated)
     assert cli.main(["ask", QUESTION, "--since", "2025-10-01", "--tag", "q4"]) == 0
     out = capsys.readouterr().out
     assert "57 Millionen" in out and out.count("Filter: from 2025-10-01, tag q4") == 1

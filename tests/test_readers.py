@@ -329,7 +329,7 @@ def test_cli_json_and_sources_show_the_page(paged: Assistant, monkeypatch: pytes
                                             capsys: pytest.CaptureFixture[str]) -> None:
     from qa import cli
 
-    monkeypatch.setattr(cli, "_load", lambda args: paged)
+    monkeypatch.setattr(cli.answering, "_load", lambda args: paged)
     q = "Wann wurde der Leuchtturm von Hörnum gebaut?"
     paged.generator.enqueue("Der Leuchtturm wurde 1907 gebaut [1].")  # type: ignore[attr-defined]
     assert cli.main(["ask", "--json", q]) == 0

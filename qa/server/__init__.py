@@ -55,13 +55,19 @@ def build(settings: Settings, config: ServerConfig, ui: bool = False) -> Any:
 
         return create_app(Assistant.load(settings), config=config)
     mod = _load_ui()
-    ui_app = mod.App(settings)  # one assistant and library for the window and the API
-    app = create_app(ui_app.assistant, ui_app.library, config)
+    keys = KeyCheck(config.api_keys, config.host)
+    from qa.collections import names
+
+    # the window offers only the collections every login may use (keys limited to others
+    # would otherwise reach them through the window's collection picker)
+    offered = keys.window_collections(names(settings)) if keys.public else None
+    ui_app = mod.App(settings, collections=offered)  # one assistant, library, catalog for both
+    # a collection is loaded once for the window and the API
+    app = create_app(ui_app.assistant, ui_app.library, config, ui_app.catalog)
     import gradio as gr
 
     demo = mod.build(ui_app)
     demo.queue(default_concurrency_limit=4)
-    keys = KeyCheck(config.api_keys, config.host)
     auth = None
     if keys.public:  # the chat window's users (QA_UI_USERS), or any name with an API key
         users: list[tuple[str, str]] = getattr(settings, "ui_credentials", list)()

@@ -1,7 +1,10 @@
 """The HTTP API: a thin FastAPI edge over ``Assistant`` and ``DocumentLibrary``.
 
 Routes parse the request, call the library and turn its exceptions into status codes; nothing
-here retrieves, prompts or checks citations. Answers go through ``AnswerSlots`` (one at a time
+here retrieves, prompts or checks citations. This module holds what the routes share (``Server``:
+the assistant of each collection, its library, the answer slots) and ``create_app``, which adds
+the route groups of ``qa.server.routes``, the error handlers of ``qa.server.errors``, the OpenAI
+routes and the MCP tools. Answers go through ``AnswerSlots`` (one at a time
 for the local model, a bounded queue, 503 past it); search, documents and health do not wait for
 the model. Every error body has ``detail`` (FastAPI's convention) and ``error.message``
 (OpenAI's), so both kinds of client show the reason.
@@ -10,48 +13,53 @@ the model. Every error body has ``detail`` (FastAPI's convention) and ``error.me
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from starlette.exceptions import HTTPException
 
-from qa.assistant import Assistant, Done, Retrieved, Token, check_question
+from qa.assistant import Assistant, Done, check_question
 from qa.collections import DEFAULT, Catalog, UnknownCollection
 from qa.documents import DocumentLibrary
-from qa.errors import InputError, QAError, StoreUnavailableError
-from qa.feedback import FEEDBACK_FILE, RecentAnswers, record_feedback
-from qa.filters import Filter, parse_filter
-from qa.server.answers import AnswerSlots, Busy, stream_events
-from qa.server.security import (
-    BodyLimit,
-    EdgeGuard,
-    Forbidden,
-    Grant,
-    KeyCheck,
-    KeyGate,
-    grant_of,
-    is_loopback,
+from qa.errors import QAError
+from qa.feedback import RecentAnswers
+from qa.filters import Filter
+from qa.server.answers import AnswerSlots, stream_events
+
+# re-exports for one release: these lived here until the route groups moved out (2026-12)
+from qa.server.bodies import (  # noqa: F401
+    FILTER_HELP,
+    AskRequest,
+    Body,
+    FeedbackRequest,
+    RebuildRequest,
+    SearchRequest,
+    jsonable,
+    no_lone_surrogates,
+    sse,
 )
+from qa.server.errors import (  # noqa: F401
+    STORE_RETRY_AFTER_S,
+    add_error_handlers,
+    error_body,
+    hide_paths,
+)
+from qa.server.routes.answers import add_answer_routes
+from qa.server.routes.collections import add_collection_routes
+from qa.server.routes.documents import add_document_routes
+from qa.server.routes.health import add_health_routes
+from qa.server.security import BodyLimit, EdgeGuard, Grant, KeyCheck, KeyGate, grant_of, is_loopback
 from qa.telemetry import Metrics
-from qa.types import Answer, Chunk, Passage
+from qa.types import Answer
 
 log = logging.getLogger(__name__)
 FRESH_CHECK_S = 1.0  # how often a request looks for a version written by another process
-STORE_RETRY_AFTER_S = 10  # a stopped database: 503 and ask the client to come back
 
 
 @dataclass(frozen=True)
@@ -75,128 +83,11 @@ class ServerConfig:
             raise QAError("request size limits must be positive")
 
 
-def no_lone_surrogates(value: Any, where: str = "") -> None:
-    """``ValueError`` for a string (anywhere in ``value``) holding a lone UTF-16 surrogate, as
-    JSON's ``"\\ud800"`` gives: it is not text, and no part of the pipeline can encode it."""
-    if isinstance(value, str):
-        if any("\ud800" <= ch <= "\udfff" for ch in value):
-            raise ValueError(f"{where or 'a text'} is not valid Unicode (a lone surrogate)")
-    elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            no_lone_surrogates(getattr(value, name), name)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            no_lone_surrogates(item, where)
-    elif isinstance(value, dict):
-        for k, item in value.items():
-            no_lone_surrogates(k, where)
-            no_lone_surrogates(item, where)
-
-
-FILTER_HELP = ("only these documents: sources (globs), date_from, date_to (ISO dates; "
-               "documents without a date are left out), language (de/en), tags (folder names)")
-
-
-class Body(BaseModel):
-    """A JSON request body: no unknown fields, no coercion (``true`` is not 1, ``"yes"`` is not
-    a boolean), no lone surrogates."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    @model_validator(mode="after")
-    def _text_is_unicode(self) -> Body:
-        no_lone_surrogates(self)
-        return self
-
-
-class AskRequest(Body):
-    class Turn(Body):
-        question: str
-        answer: str
-
-    question: str = Field(description="the question, in German or English")
-    history: list[Turn] = Field(default_factory=list, max_length=50,
-                                description="earlier turns; a follow-up is made standalone")
-    language: Literal["auto", "de", "en"] | None = None
-    top_k: int | None = Field(None, ge=1, le=20, description="passages given to the model")
-    stream: bool = Field(False, description="server-sent events: retrieved, token..., done")
-    filter: dict[str, Any] | None = Field(None, description=FILTER_HELP)
-
-
-class SearchRequest(Body):
-    question: str
-    top_k: int | None = Field(None, ge=1, le=100)
-    filter: dict[str, Any] | None = Field(None, description=FILTER_HELP)
-
-
-class FeedbackRequest(Body):
-    answer_id: str = Field(max_length=100, description="`answer_id` of an answer of this server")
-    rating: Literal["up", "down", "+1", "-1"] | Literal[1, -1] = Field(
-        description="+1/-1 or up/down")
-    comment: str | None = Field(None, max_length=2000)
-
-
-class RebuildRequest(Body):
-    full: bool = Field(True, description="embed every chunk again (false: reuse unchanged)")
-
-
-def jsonable(obj: Any, chunk_text: bool = True) -> Any:
-    """Dataclasses (``Retrieved``, ``Hit``, ``Passage``, ...) as JSON values, field by field, so
-    fields added later are served too; ``chunk_text=False`` leaves out the chunks' text (a
-    passage carries its own)."""
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    if is_dataclass(obj) and not isinstance(obj, type):
-        d = {f.name: jsonable(getattr(obj, f.name), chunk_text) for f in fields(obj)
-             if chunk_text or not (isinstance(obj, Chunk) and f.name == "text")}
-        if isinstance(obj, Passage):
-            d["source"] = obj.source
-        return d
-    if isinstance(obj, list | tuple | set | frozenset):
-        return [jsonable(x, chunk_text) for x in obj]
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v, chunk_text) for k, v in obj.items()}
-    if isinstance(obj, float):
-        return round(obj, 6)
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
-def sse(event: str, data: Any) -> str:
-    """One server-sent event; a value JSON does not know is sent as its text."""
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
-
-
-def hide_paths(message: str) -> str:
-    """``message`` without the server's folders: an absolute path keeps only its last folder.
-
-    >>> hide_paths("index in /srv/qa/index/ is corrupt (rows.sqlite); see http://h/x/y")
-    'index in …/index/ is corrupt (rows.sqlite); see http://h/x/y'
-    >>> hide_paths("cannot read /home/ann/articles/a.txt")
-    'cannot read …/a.txt'
-    """
-    def short(m: Any) -> str:
-        named = m.end() < len(message) and message[m.end()] not in " \t'\"`()"
-        return "…/" if named else "…/" + m.group(0).strip("/").split("/")[-1] + "/"
-
-    return re.sub(r"(?<![\w:/.~-])/(?:[^\s/'\"`()]+/)+", short, message)
-
-
-def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
-    message = hide_paths(message)
-    kind = {401: "authentication_error", 403: "permission_error", 404: "not_found_error",
-            413: "invalid_request_error", 422: "invalid_request_error",
-            503: "overloaded_error"}.get(status, "server_error" if status >= 500
-                                         else "invalid_request_error")
-    return {"detail": message, "error": {"message": message, "type": kind, "code": code}}
-
-
 class Server:
     """What the routes share: the assistant, the library, the answer slots, readiness."""
 
     def __init__(self, assistant: Assistant, library: DocumentLibrary | None,
-                 config: ServerConfig) -> None:
+                 config: ServerConfig, catalog: Catalog | None = None) -> None:
         self.assistant = assistant
         self.library = library or DocumentLibrary(assistant.settings, assistant.embedder,
                                                      assistant.store)
@@ -208,7 +99,8 @@ class Server:
         self.answers = RecentAnswers()  # by answer_id, for POST /v1/feedback
         self.metrics = Metrics(queue_depth=lambda: self.slots.admitted)  # GET /metrics
         self._looked = 0.0  # when ``fresh`` last looked for a newer index version
-        self.catalog = Catalog(assistant)  # the other collections, loaded on first use
+        # the other collections, loaded on first use (``catalog``: shared with the chat window)
+        self.catalog = catalog or Catalog(assistant)
         self.name = DEFAULT
         self._views: dict[str, Server] = {}
 
@@ -334,11 +226,12 @@ class Server:
 
 
 def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
-               config: ServerConfig | None = None) -> FastAPI:
-    """The API over ``assistant`` (and ``library``, by default one over the same settings)."""
+               config: ServerConfig | None = None, catalog: Catalog | None = None) -> FastAPI:
+    """The API over ``assistant`` (and ``library``, by default one over the same settings; and
+    ``catalog``, the other collections, by default one of its own)."""
     config = config or ServerConfig()
     keys = KeyCheck(config.api_keys, config.host, config.local_changes_without_key)
-    srv = root = Server(assistant, library, config)
+    srv = root = Server(assistant, library, config, catalog)
     unknown = keys.collections_named() - set(root.catalog.names())
     if unknown:
         raise QAError(f"API key limits name unknown collection(s) {', '.join(sorted(unknown))}; "
@@ -368,223 +261,12 @@ def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
     app.add_middleware(EdgeGuard, loopback=is_loopback(config.host),
                        allowed_hosts=config.allowed_hosts)
 
-    # -- errors -------------------------------------------------------------------------------
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for e in exc.errors():
-            where = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
-            parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
-        return JSONResponse(error_body(422, "invalid request: " + "; ".join(parts)), 422)
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse(error_body(exc.status_code, str(exc.detail)), exc.status_code,
-                            headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(InputError)
-    async def bad_input(request: Request, exc: InputError) -> JSONResponse:
-        return JSONResponse(error_body(422, str(exc)), 422)
-
-    @app.exception_handler(QAError)
-    async def qa_error(request: Request, exc: QAError) -> JSONResponse:
-        log.warning("%s %s: %s", request.method, request.url.path, exc)  # paths kept here
-        return JSONResponse(error_body(500, str(exc)), 500)
-
-    @app.exception_handler(UnknownCollection)
-    async def unknown_collection(request: Request, exc: UnknownCollection) -> JSONResponse:
-        body = error_body(404, str(exc), "collection_not_found")
-        return JSONResponse({**body, "collections": exc.known}, 404)
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(request: Request, exc: Forbidden) -> JSONResponse:
-        return JSONResponse(error_body(403, str(exc)), 403)
-
-    @app.exception_handler(StoreUnavailableError)
-    async def store_down(request: Request, exc: StoreUnavailableError) -> JSONResponse:
-        log.warning("%s %s: %s", request.method, request.url.path, exc)
-        return JSONResponse(error_body(503, str(exc), "store_unavailable"), 503,
-                            headers={"Retry-After": str(STORE_RETRY_AFTER_S)})
-
-    @app.exception_handler(Busy)
-    async def busy(request: Request, exc: Busy) -> JSONResponse:
-        return JSONResponse(error_body(503, "the model is busy answering other questions; "
-                                       f"try again in {exc.retry_after} s", "busy"), 503,
-                            headers={"Retry-After": str(exc.retry_after)})
-
-    # -- health -------------------------------------------------------------------------------
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """The process is up."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"])
-    def readyz() -> JSONResponse:
-        """The index and the model are loaded (503 until then)."""
-        index = srv.assistant.index
-        body = {"ready": srv.ready.is_set() and index is not None,
-                "model": getattr(srv.assistant.generator, "name", "unknown"),
-                "documents": len(index.manifest["documents"]) if index is not None else 0,
-                "chunks": int(index.manifest["chunks"]) if index is not None else 0,
-                "answers_admitted": srv.slots.admitted}
-        if srv.warm_error:
-            body["error"] = srv.warm_error
-        return JSONResponse(body, 200 if body["ready"] else 503)
-
-    @app.get("/metrics", tags=["health"])
-    def metrics() -> Response:
-        """Prometheus metrics: seconds per stage, prompt tokens, answers by outcome,
-        abstentions by reason, answers admitted (running or waiting), documents changed."""
-        body, content_type = srv.metrics.render()
-        return Response(body, media_type=content_type)
-
-    # -- answers ------------------------------------------------------------------------------
-    @app.post("/v1/ask", tags=["answers"])
-    @app.post("/v1/collections/{collection}/ask", tags=["collections"])
-    async def ask(body: AskRequest, request: Request) -> Response:
-        """The answer object of `qa ask --json`; with `stream: true` server-sent events
-        `retrieved` (sources, before any token), `token`..., `done` (the answer)."""
-        srv = await root.pick(request)
-        question = srv.question(body.question)
-        allowed = parse_filter(body.filter)
-        await srv.fresh()
-        history = [(t.question, t.answer) for t in body.history]
-        language = body.language if body.language in ("de", "en") else None
-        events = srv.answer_events(question, language, body.top_k, history, allowed)
-        if body.stream:
-            return StreamingResponse(ask_stream(events, srv), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache",
-                                              "X-Accel-Buffering": "no"})
-        answer = await srv.final_answer(events, request)
-        if answer is None:
-            return Response(status_code=499)
-        return JSONResponse({**answer.to_dict(), "answer_id": srv.remember(answer)})
-
-    async def ask_stream(events: AsyncIterator[Any], srv: Server) -> AsyncIterator[str]:
-        try:
-            async for event in events:
-                if isinstance(event, Retrieved):
-                    yield sse("retrieved", jsonable(event, chunk_text=False))
-                elif isinstance(event, Token):
-                    yield sse("token", {"text": event.text})
-                elif isinstance(event, Done):
-                    yield sse("done", {**event.answer.to_dict(),
-                                       "answer_id": srv.remember(event.answer)})
-        except QAError as e:
-            yield sse("error", error_body(422 if isinstance(e, InputError) else 500, str(e)))
-        except Exception:
-            log.exception("answer stream failed")
-            yield sse("error", error_body(500, "internal error while answering"))
-        finally:
-            await events.aclose()  # type: ignore[attr-defined]
-
-    @app.post("/v1/search", tags=["answers"])
-    @app.post("/v1/collections/{collection}/search", tags=["collections"])
-    async def search(body: SearchRequest, request: Request) -> dict[str, Any]:
-        """Ranked passages with their scores: retrieval only, no model (milliseconds)."""
-        t0 = time.perf_counter()
-        srv = await root.pick(request)
-        question = srv.question(body.question)
-        allowed = parse_filter(body.filter)
-        await srv.fresh()
-        hits = await run_in_threadpool(srv.assistant.retrieve, question,
-                                       body.top_k or srv.assistant.settings.top_k, allowed)
-        out = {"question": question, "took_s": round(time.perf_counter() - t0, 4),
-               "hits": [{"rank": i, **jsonable(h)} for i, h in enumerate(hits, 1)]}
-        return {**out, "filter": allowed.to_dict()} if allowed else out
-
-    @app.post("/v1/feedback", tags=["answers"], status_code=201)
-    def feedback(body: FeedbackRequest) -> dict[str, Any]:
-        """Rate an answer by its `answer_id`: appended to the store the chat window's thumbs
-        use (`data/feedback.jsonl`); `qa feedback export` turns ratings into eval candidates."""
-        answer = srv.answers.get(body.answer_id)
-        if answer is None:
-            raise HTTPException(404, f"no answer with id {body.answer_id!r} (this server keeps "
-                                f"the last {srv.answers.size} answers)")
-        record = record_feedback(settings.data_dir / FEEDBACK_FILE, answer, body.rating,
-                                 body.comment, answer_id=body.answer_id, via="api")
-        return {"answer_id": body.answer_id, "rating": record["rating"],
-                "stored": record["timestamp"]}
-
-    # -- documents ----------------------------------------------------------------------------
-    @app.get("/v1/collections", tags=["collections"])
-    def list_collections(request: Request) -> dict[str, Any]:
-        """The collections this key may use: `default` (the plain routes') first; `documents`
-        is known once a collection is loaded (on its first use)."""
-        grant = grant_of(request.scope)
-        rows = []
-        for name in root.catalog.names():
-            if not grant.may_use(name):
-                continue
-            loaded = root.catalog.loaded(name)
-            index = loaded.index if loaded is not None else None
-            rows.append({"name": name, "model": openai_model_id(name),
-                         "language": root.catalog.settings_of(name).language,
-                         "loaded": loaded is not None,
-                         "documents": len(index.manifest["documents"]) if index else None})
-        return {"collections": rows}
-
-    @app.get("/v1/documents", tags=["documents"])
-    @app.get("/v1/collections/{collection}/documents", tags=["collections"])
-    async def list_documents(request: Request) -> dict[str, Any]:
-        """The indexed documents."""
-        srv = await root.pick(request)
-        docs = await run_in_threadpool(srv.library.list)
-        return {"documents": [asdict(d) for d in docs]}
-
-    @app.post("/v1/documents", tags=["documents"], status_code=201)
-    @app.post("/v1/collections/{collection}/documents", tags=["collections"], status_code=201)
-    async def add_documents(request: Request,
-                            files: list[UploadFile] = File(...),  # noqa: B008
-                            replace: bool = Form(False)) -> JSONResponse:  # noqa: B008
-        """Upload .txt/.md/.html/.pdf/.docx/.pptx/.xlsx/.odt/.epub/.rtf files (multipart, field
-        `files`); all or nothing, with the validation and messages of the UI's documents tab."""
-        srv = await root.pick(request)
-        with tempfile.TemporaryDirectory(prefix="qa-upload-") as tmp:
-            specs: list[tuple[Path | str, str]] = []
-            for i, f in enumerate(files):
-                path = Path(tmp) / f"{i}.upload"  # never the client's name on disk
-                with path.open("wb") as out:
-                    await run_in_threadpool(shutil.copyfileobj, f.file, out, 1 << 20)
-                specs.append((path, f.filename or ""))
-            result = await run_in_threadpool(srv.library.add, specs, None, replace)
-        if not result.ok:
-            body = error_body(422, result.summary())
-            body["rejected"] = [{"name": r.name, "reason": r.reason} for r in result.rejected]
-            return JSONResponse(body, 422)
-        await srv.reload()
-        srv.metrics.document_changed("added", len(result.added))
-        srv.metrics.document_changed("replaced", len(result.replaced))
-        return JSONResponse({"added": result.added, "replaced": result.replaced,
-                             "chunks": result.report.total_chunks if result.report else None,
-                             "summary": result.summary()}, 201)
-
-    @app.delete("/v1/documents/{name:path}", tags=["documents"])
-    @app.delete("/v1/collections/{collection}/documents/{name:path}", tags=["collections"])
-    async def delete_document(name: str, request: Request) -> dict[str, Any]:
-        """Remove a document from the index; its file goes to the trash folder. A document in
-        a subfolder is named with its folder: `sub/nested.txt` (or `sub%2Fnested.txt`)."""
-        srv = await root.pick(request)
-        known = {d.source for d in await run_in_threadpool(srv.library.list)}
-        if name not in known:
-            raise HTTPException(404, f"no document named {name!r}")
-        result = await run_in_threadpool(srv.library.delete, name)
-        await srv.reload()
-        srv.metrics.document_changed("deleted")
-        return {"deleted": result.source, "summary": result.summary()}
-
-    @app.post("/v1/documents:rebuild", tags=["documents"])
-    @app.post("/v1/collections/{collection}/documents:rebuild", tags=["collections"])
-    async def rebuild(request: Request, body: RebuildRequest | None = None) -> dict[str, Any]:
-        """Index exactly the readable files of the corpus folder again."""
-        srv = await root.pick(request)
-        report, skipped = await run_in_threadpool(
-            lambda: srv.library.rebuild(full=body.full if body else True))
-        await srv.reload()
-        return {"summary": report.summary(), "chunks": report.total_chunks,
-                "skipped": [{"path": str(s.path), "reason": s.reason} for s in skipped]}
-
-    from qa.server.openai_compat import add_openai_routes, openai_model_id
+    add_error_handlers(app)
+    add_health_routes(app, srv)
+    add_answer_routes(app, root)
+    add_collection_routes(app, root)
+    add_document_routes(app, root)
+    from qa.server.openai_compat import add_openai_routes
 
     add_openai_routes(app, srv)
     from qa.mcp import mount, server_tools

@@ -92,8 +92,9 @@ def parse_grant(entry: str) -> tuple[str, Grant]:
 
     >>> parse_grant("k1")
     ('k1', Grant(collections=None, read_only=False))
-    >>> parse_grant("k3@team-a+default:ro")
-    ('k3', Grant(collections=frozenset({'default', 'team-a'}), read_only=True))
+    >>> key, grant = parse_grant("k3@team-a+default:ro")
+    >>> key, sorted(grant.collections or ()), grant.read_only
+    ('k3', ['default', 'team-a'], True)
     >>> parse_grant("k4@Team A")
     Traceback (most recent call last):
     qa.errors.QAError: an API key's limit 'Team A' is not COLLECTION[+COLLECTION...][:ro]
@@ -160,6 +161,17 @@ class KeyCheck:
     def collections_named(self) -> set[str]:
         """The collections the keys' limits name (checked against the settings at start)."""
         return {n for g in self._grants for n in (g.collections or ())}
+
+    def window_collections(self, known: list[str]) -> list[str]:
+        """Of ``known``, the collections the chat window may offer when its logins are these
+        keys: those that every key which may log in (one that may use ``default`` and change
+        documents) may use, since a window session does not know which key logged it in.
+
+        >>> KeyCheck(["k1", "k2@default+a", "k3@b:ro"]).window_collections(["default", "a", "b"])
+        ['default', 'a']
+        """
+        logins = [g for g in self._grants if g.may_use("default") and not g.read_only]
+        return [n for n in known if all(g.may_use(n) for g in logins)]
 
     def needed(self, changes_documents: bool) -> bool:
         return self.public or (changes_documents and not self.local_changes_without_key)

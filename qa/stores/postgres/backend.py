@@ -10,7 +10,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import threading
 import warnings
 import weakref
@@ -18,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from qa.config import PG_SCHEMA_RE
 from qa.errors import IndexMismatchError, QAError, StoreUnavailableError
 from qa.stores.base import REBUILD_HINT, DocumentRecord, IndexConfig, config_mismatch
 from qa.stores.postgres import schema as tables
@@ -30,8 +30,18 @@ POOL_TIMEOUT_S = 10.0  # how long a reader waits for a free connection
 
 
 def _schema_name(schema: str) -> str:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", schema):
-        raise QAError(f"postgres schema name {schema!r}: use lower-case letters, digits and _")
+    """``schema`` when it may name a schema (``qa.config.PG_SCHEMA_RE``); it is always quoted
+    in SQL as well, but only names that pass here are ever quoted.
+
+    >>> _schema_name("qa_team_a")
+    'qa_team_a'
+    >>> _schema_name('qa"; DROP')
+    Traceback (most recent call last):
+    qa.errors.QAError: postgres schema name 'qa"; DROP': use lower-case letters, digits and _ (not pg_)
+    """
+    if not isinstance(schema, str) or not PG_SCHEMA_RE.fullmatch(schema):
+        raise QAError(f"postgres schema name {str(schema)[:80]!r}: use lower-case letters, "
+                      "digits and _ (not pg_)")
     return schema
 
 
@@ -95,12 +105,13 @@ class PostgresBackend:
     """The index in one schema of a PostgreSQL database with pgvector (``StoreBackend``).
 
     ``PostgresBackend(settings)`` uses ``settings.database_url``, or with none an embedded
-    server (``pgserver``) with its data in ``settings.data_dir / "postgres"``;
+    server (``pgserver``) with its data in ``settings.data_dir / "postgres"``, and the schema
+    ``settings.pg_schema`` (a collection's own, ``qa.collections.pg_schema``);
     ``PostgresBackend.at(url)`` names the database directly."""
 
     name = "postgres"
 
-    def __init__(self, settings: Any = None, *, url: str = "", schema: str = "qa",
+    def __init__(self, settings: Any = None, *, url: str = "", schema: str | None = None,
                  data_dir: Path | str | None = None, pool_size: int | None = None) -> None:
         if settings is not None:
             url = url or getattr(settings, "database_url", "")
@@ -108,9 +119,11 @@ class PostgresBackend:
                 data_dir = Path(settings.data_dir) / "postgres"
             if pool_size is None:
                 pool_size = getattr(settings, "pg_pool_size", None)
+            if schema is None:
+                schema = getattr(settings, "pg_schema", None)
         self.url = url
         self.pool_size = max(1, pool_size or POOL_SIZE)
-        self.schema = _schema_name(schema)
+        self.schema = _schema_name(schema or "qa")
         self.data_dir = Path(data_dir) if data_dir is not None else Path("data") / "postgres"
         self._server: Any = None
         self._reader: _Reader | None = None
