@@ -85,6 +85,32 @@ def test_score_prefers_the_sentence_with_the_question_terms() -> None:
     assert out[0].index == 2
 
 
+def test_per_part_scoring_finds_a_part_the_whole_question_drowns() -> None:
+    """news-en's "How many airbags ... and how large is its touchscreen?": the whole question's
+    vector and terms favour airbag sentences, so the touchscreen sentence ranked seventh; scored
+    against its own part it is that part's best, and taken."""
+    text = ("The Sentra has 10 airbags. Airbags protect the driver. The airbags fold away. "
+            "It has an 8-inch touchscreen.")
+    doc = Document("d", "a.txt", "T", text, "x")
+    units = sentence_units(doc)
+    # dimension 0: airbags, 1: touchscreen; the whole question leans to airbags
+    vecs = np.array([[1, 0], [0.95, 0.05], [0.9, 0.1], [0.2, 0.98]], dtype=np.float32)
+    parts = ["How many airbags does the Sentra have and how large is its touchscreen?",
+             "How many airbags does the Sentra have?", "how large is its touchscreen?"]
+    qv = np.array([[0.95, 0.3], [1, 0], [0, 1]], dtype=np.float32)
+    hits = [Hit(Chunk("c", "d", "a.txt", "T", text, 0, len(text)), 1.0)]
+
+    def chosen(per_part: bool) -> list[int]:
+        cfg = EvidenceConfig(per_part=per_part, margin=1.0, neighbours=0)
+        k = 3 if per_part else 1
+        sc = score_sentences(qv[:k], [terms(p) for p in parts[:k]], hits, units, vecs,
+                             lambda _: text, cfg)
+        return choose(sc, units, n_parts=k, budget=100, cost=lambda i: 5, cfg=cfg)
+
+    assert 3 not in chosen(per_part=False)
+    assert 3 in chosen(per_part=True) and 0 in chosen(per_part=True)
+
+
 def test_windows_group_by_article_in_document_order() -> None:
     sents = [Sentence("a0", "A", 0, 5), Sentence("a1", "A", 6, 9), Sentence("b0", "B", 0, 5)]
     assert windows([0, 1, 2], sents, {2: 0, 1: 1}) == [[2], [0, 1]]
