@@ -72,6 +72,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding  # noqa: E402
 from llama_index.core.llms import CustomLLM  # noqa: E402
 from llama_index.core.schema import QueryBundle  # noqa: E402
 
+from qa.answering.prompting import approx_tokens  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.corpus import load_corpus  # noqa: E402
 from qa.errors import QAError  # noqa: E402
@@ -84,7 +85,6 @@ from qa.evaluation import (  # noqa: E402
     write_report,
 )
 from qa.integrations.llama_index import QALLM, QAEmbedding  # noqa: E402
-from qa.prompting import approx_tokens  # noqa: E402
 
 log = logging.getLogger("baseline_llamaindex")
 

@@ -17,6 +17,15 @@ from typing import Any
 
 from qa import registry
 from qa.answering import finish
+from qa.answering.prompting import (
+    NOT_FOUND,
+    REFUSAL_MARKERS,
+    approx_tokens,
+    build_messages,
+    could_be_refusal,
+    is_refusal,
+    select_passages,
+)
 from qa.config import Settings
 from qa.corpus import SUPPORTED, Skipped, load_corpus
 from qa.embedders import Embedder
@@ -27,20 +36,11 @@ from qa.generators import Generator, StartProbing
 from qa.grounding import cited_passages, support_probability
 from qa.indexing import IngestReport, update_index
 from qa.pages import with_pages
-from qa.prompting import (
-    NOT_FOUND,
-    REFUSAL_MARKERS,
-    approx_tokens,
-    build_messages,
-    could_be_refusal,
-    detect_language,
-    is_refusal,
-    select_passages,
-)
 from qa.questions import question_parts
 from qa.retrieval import HybridRetriever, Retriever
 from qa.stores.base import IndexConfig, Store, StoreBackend
 from qa.telemetry import record_answer_spans
+from qa.text import detect_language
 from qa.types import Answer, Citation, Hit, Passage, Timings
 
 log = logging.getLogger(__name__)

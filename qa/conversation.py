@@ -14,9 +14,9 @@ import logging
 import re
 from collections.abc import Sequence
 
+from qa.answering.prompting import approx_tokens
 from qa.errors import QAError
 from qa.generators import Generator, Message, generate
-from qa.prompting import approx_tokens
 from qa.text import FUNCTION_WORDS, detect_language
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Does the passage say what the reply says? A model-based support check of a finished reply.
 
-The number and name checks (``qa.prompting.unsupported_numbers`` / ``unsupported_names``) catch a
+The number and name checks (``qa.answering.rules.unsupported_numbers`` / ``unsupported_names``) catch a
 figure or a name that no passage holds; they cannot see a figure that *is* in the passage but
 about something else ("it emitted 44 million tonnes in 2018" given as the answer for the United
 States in 2019). This check asks the local model itself, in one short forward pass over the

@@ -346,8 +346,8 @@ def query_store(work: Path, limit: int | None, warmup: int, sweep: list[int]) ->
     both timed; recall of ``search` (top 10) and ``search_sentences`` (top 8) outside the
     timing."""
     import qa.stores.faiss as faiss_store
+    from qa.answering.prompting import approx_tokens
     from qa.evidence import EvidenceConfig, select_evidence
-    from qa.prompting import approx_tokens
     from qa.retrieval import HybridRetriever
     from qa.stores.faiss import FaissBackend
 

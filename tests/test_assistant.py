@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from qa import Assistant, Done, InputError, Retrieved, Token
+from qa.answering.prompting import ABSTAIN_TEXT, NOT_FOUND
 from qa.errors import GenerationError
-from qa.prompting import ABSTAIN_TEXT, NOT_FOUND
 from qa.retrieval import rrf_fuse
 from qa.testing import FakeGenerator
 
@@ -118,7 +118,7 @@ def test_a_sure_refusal_abstains_without_generating(probing_assistant: Assistant
 
 
 def test_an_unsure_refusal_is_retried_with_the_marker_banned(probing_assistant: Assistant) -> None:
-    from qa.prompting import REFUSAL_MARKERS
+    from qa.answering.prompting import REFUSAL_MARKERS
 
     gen = probing_assistant.generator
     gen.probability = 0.3
@@ -207,7 +207,7 @@ def test_a_reply_with_what_was_asked_is_kept(fake_assistant: Assistant) -> None:
 
 def test_an_answer_to_part_of_the_question_is_kept_and_the_rest_said_missing(
         fake_assistant: Assistant) -> None:
-    from qa.prompting import REST_MISSING_TEXT
+    from qa.answering.prompting import REST_MISSING_TEXT
 
     fake_assistant.generator.enqueue("Alibaba baut Rechenzentren in Brasilien [1]. NICHT_IN_DEN_ARTIKELN")
     events = list(fake_assistant.events("Wo baut Alibaba Rechenzentren, und was kosten sie?"))
@@ -219,7 +219,7 @@ def test_an_answer_to_part_of_the_question_is_kept_and_the_rest_said_missing(
 
 
 def test_a_part_answered_with_the_marker_is_said_missing(fake_assistant: Assistant) -> None:
-    from qa.prompting import REST_MISSING_TEXT
+    from qa.answering.prompting import REST_MISSING_TEXT
 
     fake_assistant.generator.enqueue(
         "(1) Alibaba baut Rechenzentren in Brasilien [1].\n(2) NICHT_IN_DEN_ARTIKELN")

@@ -78,7 +78,7 @@ def test_streamed_text_is_erased_as_the_terminal_wrapped_it(monkeypatch: pytest.
 def test_ask_says_on_stderr_why_there_is_no_answer(fake_assistant: Any, monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     from qa import cli
-    from qa.prompting import ABSTAIN_TEXT, NOT_FOUND
+    from qa.answering.prompting import ABSTAIN_TEXT, NOT_FOUND
 
     monkeypatch.setattr(cli.answering, "_load", lambda args: fake_assistant)
     fake_assistant.generator.enqueue(NOT_FOUND)

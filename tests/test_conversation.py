@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from qa.answering.prompting import approx_tokens
 from qa.conversation import (
     PROMPT_TOKENS,
     build_rewrite_messages,
@@ -14,7 +15,6 @@ from qa.conversation import (
     sanitize_rewrite,
 )
 from qa.errors import ModelError
-from qa.prompting import approx_tokens
 from qa.testing import FakeGenerator
 
 HISTORY = [("Wie viel investiert Alibaba in KI?",

@@ -7,7 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["qa.cleaning", "qa.evidence", "qa.questions", "qa.prompting", "qa.chunking",
+MODULES = ["qa.cleaning", "qa.evidence", "qa.questions", "qa.answering.prompting", "qa.answering.citations",
+           "qa.answering.rules", "qa.chunking",
            "qa.metrics", "qa.indexing", "qa.corpus", "qa.retrieval", "qa.stores.base",
            "qa.stores.bm25", "qa.stores.faiss", "qa.stores.rows", "qa.stores.vectors",
            "qa.watch", "qa.ocr", "qa.telemetry", "qa.text",

@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 from qa import Assistant
+from qa.answering.prompting import NOT_FOUND
 from qa.evaluation import compare_text, load_gold, run, summary_markdown, write_report
-from qa.prompting import NOT_FOUND
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold.jsonl"
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from qa import Assistant
+from qa.answering.prompting import (
+    NOT_FOUND,
+    approx_tokens,
+    build_messages,
+    could_be_refusal,
+    is_refusal,
+)
 from qa.chunking import sentence_units
 from qa.evidence import EvidenceConfig, Scored, choose, score_sentences, terms, windows
-from qa.prompting import NOT_FOUND, approx_tokens, build_messages, could_be_refusal, is_refusal
 from qa.questions import question_parts
 from qa.types import Chunk, Document, Hit, Sentence
 
@@ -152,7 +158,7 @@ def test_answer_with_a_name_from_outside_the_articles_abstains(fake_assistant: A
 
 
 def test_english_answers_get_german_billionen_as_trillions() -> None:
-    from qa.prompting import fix_german_trillions
+    from qa.answering.rules import fix_german_trillions
     from qa.types import Passage
 
     chunk = Chunk("c", "d", "a.txt", "T", "x", 0, 1)

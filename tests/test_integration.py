@@ -56,8 +56,8 @@ def test_unanswerable_questions_abstain(assistant: Assistant, qid: str) -> None:
 
 
 def _refusal_probability(assistant: Assistant, question: str) -> float:
+    from qa.answering.prompting import REFUSAL_MARKERS, build_messages
     from qa.assistant import Retrieved
-    from qa.prompting import REFUSAL_MARKERS, build_messages
     from qa.questions import question_parts
 
     r = next(e for e in assistant.events(question) if isinstance(e, Retrieved))

@@ -19,10 +19,10 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from test_server import KEY, LiveServer, live
 
+from qa.answering.prompting import ABSTAIN_TEXT
 from qa.assistant import Assistant
 from qa.config import Settings
 from qa.mcp import Tools, ask_result
-from qa.prompting import ABSTAIN_TEXT
 from qa.testing import FakeGenerator
 
 ROOT = Path(__file__).resolve().parent.parent

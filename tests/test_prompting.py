@@ -2,17 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from qa.prompting import (
-    NOT_FOUND,
-    build_messages,
-    detect_language,
-    is_refusal,
-    lacks_what_was_asked,
-    normalize_markers,
-    postprocess,
-    select_passages,
-    unsupported_numbers,
-)
+from qa.answering.citations import normalize_markers
+from qa.answering.prompting import NOT_FOUND, build_messages, is_refusal, select_passages
+from qa.answering.rules import lacks_what_was_asked, postprocess, unsupported_numbers
+from qa.text import detect_language
 from qa.types import Chunk, Hit, Passage
 
 
@@ -171,3 +164,12 @@ def test_a_figure_gets_the_magnitude_its_passage_gives() -> None:
     # a number the passages give with two magnitudes is left as the model wrote it
     de, _, _ = postprocess("Für X sind es 2 Milliarden.", ps, "de")
     assert de == "Für X sind es 2 Milliarden [1]."
+
+
+def test_the_old_module_re_exports_the_moved_names_for_one_release() -> None:
+    import qa.prompting as old
+    from qa.answering import citations, prompting, rules
+
+    assert old.build_messages is prompting.build_messages
+    assert old.make_citations is citations.make_citations
+    assert old.postprocess is rules.postprocess and old.unsupported_names is rules.unsupported_names

@@ -1,7 +1,6 @@
-"""The answer path: how a reply is judged before it is shown (``checks.finish``).
-
-The prompt and the citations live in ``qa.prompting`` for now and move here with the next work
-that changes them (``../shared/STYLE.md``)."""
+"""The answer path after evidence: the prompt (``prompting``: passage headers, messages, the
+refusal marker), the citations (``citations``), the rules a reply is checked with (``rules``)
+and the one decision whether it is shown (``checks.finish``)."""
 
 from qa.answering.checks import Verdict, abstain_reason, finish
 

@@ -29,13 +29,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from qa.prompting import (
-    ABSTAIN_TEXT,
-    NOT_FOUND,
-    REST_MISSING_TEXT,
+from qa.answering.prompting import ABSTAIN_TEXT, NOT_FOUND, REST_MISSING_TEXT, split_partial
+from qa.answering.rules import (
     lacks_what_was_asked,
     postprocess,
-    split_partial,
     unsupported_names,
     unsupported_numbers,
 )
