@@ -194,12 +194,29 @@ _REFUSAL_PHRASE = re.compile(
     r"(?:textstellen|artikel|passagen|quellen|passages?|articles?|sources?|context|text)\b[^.]{0,60}?"
     r"\b(?:enthalten|enthält|nennen|nennt|erwähnen|erwähnt|geben|gibt|sagen|sagt|liefern|"
     r"do(?:es)?\s+not|don't|doesn't|contain\s+no|provide\s+no|make\s+no|mention\s+no)\b"
-    r"[^.]{0,40}?\b(?:nicht|keine?n?|kein|nichts|mention|say|state|contain|provide|specify|"
+    r"[^.]{0,40}?\b(?:nicht|keine?n?|kein|nichts|mention|say|state|contain|provide|specify|include|"
     r"information|details?|angaben|informationen)\b", re.I)
 _REFUSAL_START = re.compile(
     r"^(?:dazu steht in den artikeln nichts|the articles do not say|(?:es gibt |there is )?"
     r"(?:keine|no) (?:angaben|informationen|information)\b)", re.I)
 
+# "... is not mentioned in the given article", "In den Textstellen wird kein Budget genannt",
+# "No figure is given in the passages", "Die Anzahl ist nicht angegeben": a negation, and a verb
+# of stating in the passive or the sources as the place where it is missing. A sentence that
+# only reports a negation from the text ("Wu nannte keine Summen [2]", "according to the
+# article, it will not ...") has neither, and stays an answer.
+_NEGATION = r"(?:not|no|nicht|keine?[nmrs]?|kein|nichts|unclear|unklar|nowhere|nirgends)"
+_STATED = (r"(?:mentioned|stated|specified|given|provided|found|included|listed|disclosed|"
+           r"indicated|reported|genannt|erwähnt|angegeben|enthalten|aufgeführt|beschrieben|"
+           r"gefunden|hervor|find|finden)")
+_SOURCES = (r"(?:in|from|im|in\s+den|in\s+dem|aus\s+den|aus\s+dem)\s+(?:the\s+|den\s+|dem\s+)?"
+            r"(?:given\s+|provided\s+|vorliegenden\s+|gegebenen\s+)?(?:articles?|passages?|texts?|"
+            r"context|sources?|documents?|artikeln?|textstellen|texten|quellen|dokumenten?)\b")
+_NOT_IN_SOURCES = re.compile(
+    rf"\b{_NEGATION}\b[^.]{{0,80}}?\b{_STATED}\b[^.]{{0,30}}?{_SOURCES}|"
+    rf"{_SOURCES}[^.]{{0,60}}?\b{_NEGATION}\b[^.]{{0,60}}?\b{_STATED}\b|"
+    rf"\b(?:is|are|was|were|ist|sind|wird|werden|wurde|wurden)\s+{_NEGATION}\s+(?:\w+\s+)?"
+    rf"{_STATED}\b|\b(?:it\s+is|es\s+ist)\s+(?:unclear|unklar)\b", re.I)
 
 # the refusal marker as the model writes it, in either language (spaces read as "_")
 REFUSAL_MARKERS = (NOT_FOUND, "NOT_IN_THE_ARTICLES", "NOT_IN_ARTICLES")
@@ -215,12 +232,19 @@ def is_refusal(text: str) -> bool:
     True
     >>> is_refusal("Konkrete Summen nannte Wu nicht [2].")
     False
+    >>> is_refusal("The budget is not mentioned in the given article [1].")
+    True
+    >>> is_refusal("In den Textstellen wird kein Budget genannt."), is_refusal("Sie ist nicht angegeben.")
+    (True, True)
+    >>> is_refusal("According to the article, Alibaba will not list the unit [1].")
+    False
     """
     t = text.strip().upper().replace(" ", "_")
     if not t or t.startswith("NICHT_IN_DEN") or any(m in t for m in REFUSAL_MARKERS):
         return True
     first = _sentences_of(text.strip())[:1]
-    return bool(first and (_REFUSAL_START.match(first[0]) or _REFUSAL_PHRASE.search(first[0])))
+    return bool(first and (_REFUSAL_START.match(first[0]) or _REFUSAL_PHRASE.search(first[0])
+                           or _NOT_IN_SOURCES.search(first[0])))
 
 
 _TRAILING_MARKER = re.compile(r"\s*(?:" + "|".join(m.replace("_", "[_ ]") for m in REFUSAL_MARKERS)
