@@ -152,7 +152,7 @@ class App:
 
     def assistant_for(self, backend: str, model: str):  # noqa: ANN201 - qa.Assistant
         """The shared assistant, with the generator this session chose (created once)."""
-        from qa.assistant import make_generator
+        from qa.composition import make_generator
         from qa.errors import InputError
 
         if backend not in self.backends() or model not in self.models(backend):

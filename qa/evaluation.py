@@ -103,9 +103,11 @@ def eval_index_dir(settings: Settings) -> Path:
 
 def build_assistant(settings: Settings, generator: Any = None) -> Any:
     """The real pipeline over the corpus, with an index of its own for these settings."""
-    from qa.assistant import Assistant, ingest, make_embedder
+    from qa import composition
+    from qa.assistant import Assistant
+    from qa.ingest.pipeline import ingest
 
-    embedder = make_embedder(settings)
+    embedder = composition.make_embedder(settings)
     ingest(settings, embedder=embedder)
     return Assistant.load(settings, embedder=embedder, generator=generator)
 

@@ -28,9 +28,10 @@ from office_files import (
     make_zip_bomb,
 )
 
-from qa.assistant import Assistant, ingest
+from qa.assistant import Assistant
 from qa.config import Settings
 from qa.corpus import join_pages, load_corpus, load_file
+from qa.ingest.pipeline import ingest
 from qa.pages import page_at, page_of
 from qa.testing import FakeEmbedder, FakeGenerator
 
@@ -286,8 +287,8 @@ def test_an_index_without_page_maps_still_answers_without_pages(
     """An index built before pages were recorded: its documents' meta has no page map."""
     import dataclasses
 
-    import qa.assistant
     from qa.corpus import LoadResult
+    from qa.ingest import pipeline
 
     def without_pages(*args: Any, **kwargs: Any) -> LoadResult:
         got = load_corpus(*args, **kwargs)
@@ -295,7 +296,7 @@ def test_an_index_without_page_maps_still_answers_without_pages(
             k: v for k, v in d.meta.items() if k not in ("pages", "page_kind", "page_labels")})
             for d in got.documents], got.skipped)
 
-    monkeypatch.setattr(qa.assistant, "load_corpus", without_pages)
+    monkeypatch.setattr(pipeline, "load_corpus", without_pages)
     ingest(paged.settings, embedder=paged.embedder, rebuild=True)
     paged.reload_index()
     doc = paged.index.document_by_source("sylt.pdf")
