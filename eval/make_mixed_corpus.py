@@ -25,6 +25,7 @@ import json
 import shutil
 import sys
 import time
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -334,7 +335,10 @@ def relocate_gold(gold: list[dict], renamed: dict[str, str], texts: dict[str, st
         item = json.loads(json.dumps(item))
         for ev in item.get("evidence") or []:
             ev["file"] = renamed.get(ev["file"], ev["file"])
-            start, end, n = locate(texts.get(ev["file"], ""), ev["quote"])
+            text = texts.get(ev["file"], "")
+            start, end, n = locate(text, ev["quote"])
+            if n == 0:  # a ligature of the text layer ("ﬀ") that OCR reads as letters ("ff")
+                start, end, n = locate(text, unicodedata.normalize("NFKC", ev["quote"]))
             if n == 0:
                 print(f"docs-de-mixed/{item['id']}: {ev['file']}: quote not in qa's extracted "
                       f"text: {ev['quote'][:70]!r}", file=sys.stderr)

@@ -102,6 +102,10 @@ def test_gold_is_relocated_by_file_and_span(mixed: ModuleType) -> None:
     assert out[0]["evidence"][0] == {"file": "a.docx", "start": 7, "end": 20,
                                      "quote": "Zwei Wörter."}
     assert gold[0]["evidence"][0]["file"] == "a.html"  # the input is not changed
+    ligature = [{"id": "y", "evidence": [{"file": "s.pdf", "start": 0, "end": 1,
+                                          "quote": "veröﬀentlicht"}]}]
+    out = mixed.relocate_gold(ligature, {}, {"s.pdf": "am 4. veröffentlicht"})
+    assert (out[0]["evidence"][0]["start"], out[0]["evidence"][0]["end"]) == (6, 20)
 
 
 def _build_gold() -> ModuleType:
