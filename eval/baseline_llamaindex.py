@@ -350,7 +350,7 @@ def run_baseline(baseline: Baseline, settings: Settings, gold: list[dict[str, An
 def build(settings: Settings, retrieval_only: bool = False,
           similarity_top_k: int | None = None, reader: str = "llama-index") -> Baseline:
     """The real baseline: our embedding model and (unless retrieval-only) our GGUF model."""
-    from qa.assistant import make_embedder
+    from qa.composition import make_embedder
     from qa.generators.llamacpp import LocalGenerator
 
     embed = QAEmbedding(make_embedder(settings), embed_batch_size=settings.embed_batch_size)

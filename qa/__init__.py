@@ -7,9 +7,10 @@
 Importing qa is cheap: torch, faiss, llama.cpp, psycopg and gradio load on first use.
 """
 
-from qa.assistant import Assistant, Done, Retrieved, Token, ingest
+from qa.assistant import Assistant, Done, Retrieved, Token
 from qa.config import Settings
 from qa.errors import IndexMismatchError, InputError, ModelError, QAError, StoreUnavailableError
+from qa.ingest.pipeline import ingest
 from qa.types import Answer, Chunk, Citation, Document, Hit, Passage, Timings
 
 __all__ = [

@@ -12,10 +12,8 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from qa import registry
+from qa import composition
 from qa.answering import finish
 from qa.answering.prompting import (
     NOT_FOUND,
@@ -26,26 +24,37 @@ from qa.answering.prompting import (
     is_refusal,
     select_passages,
 )
+from qa.composition import (  # re-exports for one release (see __all__)
+    make_embedder,
+    make_generator,
+    make_retriever,
+    make_store,
+    open_index,
+)
 from qa.config import Settings
-from qa.corpus import SUPPORTED, Skipped, load_corpus
 from qa.embedders import Embedder
 from qa.errors import InputError, QAError
 from qa.evidence import EvidenceConfig, evidence_queries, select_evidence
 from qa.filters import Filter
 from qa.generators import Generator, StartProbing
 from qa.grounding import cited_passages, support_probability
-from qa.indexing import IngestReport, update_index
+from qa.ingest.pipeline import Progress, ingest, ocr_note  # ocr_note: a re-export
 from qa.pages import with_pages
 from qa.questions import question_parts
 from qa.retrieval import HybridRetriever, Retriever
-from qa.stores.base import IndexConfig, Store, StoreBackend
+from qa.stores.base import Store, StoreBackend
 from qa.telemetry import record_answer_spans
 from qa.text import detect_language
 from qa.types import Answer, Citation, Hit, Passage, Timings
 
-log = logging.getLogger(__name__)
+# ingest and ocr_note (now qa.ingest.pipeline), the make_* factories and open_index (now
+# qa.composition) are re-exported here for one release: import them from their new homes.
+# Patching them here no longer reaches Assistant.load or ingest: patch qa.composition.make_*.
+__all__ = ["Assistant", "Done", "Event", "Progress", "Retrieved", "Token", "check_question",
+           "ingest", "make_embedder", "make_generator", "make_retriever", "make_store",
+           "ocr_note", "open_index"]
 
-Progress = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,73 +106,6 @@ def check_question(question: str, max_chars: int) -> str:
     return q
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    return registry.create("embedder", settings.embed_backend, settings)
-
-
-def make_store(settings: Settings) -> StoreBackend:
-    """Where the index lives, as ``settings.store`` names it (``qa.registry``)."""
-    return registry.create("store", settings.store, settings)
-
-
-def open_index(store: StoreBackend, settings: Settings) -> Store:
-    """The store's current state; ``IndexMismatchError`` when it was built with other settings
-    (a vector dimension other than the embedder's is refused by the retriever, at the first
-    question, so that loading does not have to load the embedding model)."""
-    return store.open(IndexConfig.from_settings(settings))
-
-
-def make_retriever(index: Store, embedder: Embedder, settings: Settings) -> HybridRetriever:
-    return HybridRetriever(index, embedder, settings.candidates, settings.rrf_k,
-                           settings.dense_weight, settings.lexical_weight,
-                           settings.adaptive_lexical)
-
-
-def make_generator(settings: Settings, backend: str | None = None) -> Generator:
-    return registry.create("generator", backend or settings.backend, settings)
-
-
-def ingest(settings: Settings, paths: Sequence[Path | str] | None = None,
-           embedder: Embedder | None = None, rebuild: bool = False,
-           progress: Progress | None = None,
-           store: StoreBackend | None = None) -> tuple[IngestReport, list[Skipped]]:
-    """Make the store (``settings.store``) hold exactly the documents under ``paths`` (default:
-    the corpus folder). Unreadable files are skipped and reported; the index is never
-    half-written."""
-    sources = [Path(p) for p in (paths or [settings.corpus_dir])]
-    missing = [str(p) for p in sources if not p.exists()]
-    if missing:
-        raise QAError(f"not found: {', '.join(missing)}; give a folder or files of articles")
-    store = store or make_store(settings)
-    embedder = embedder or make_embedder(settings)
-    with store.lock():  # the folder is read under the writer lock: an upload meanwhile waits
-        loaded = load_corpus(sources, max_bytes=settings.max_file_bytes,
-                             follow_symlinks=settings.follow_symlinks)
-        if not loaded.documents:
-            why = "; ".join(str(s) for s in loaded.skipped[:5]) or f"no {'/'.join(SUPPORTED)} files"
-            raise QAError(f"no readable articles in {', '.join(map(str, sources))} ({why}); "
-                          "the index was left as it was")
-        report = update_index(store, loaded.documents, embedder,
-                              IndexConfig.from_settings(settings), rebuild=rebuild,
-                              progress=progress, locked=True,
-                              max_chunks_per_document=settings.max_chunks_per_document)
-    new = set(report.added) | set(report.changed)
-    report.notes += [ocr_note(d.source, d.meta) for d in loaded.documents
-                     if d.source in new and d.meta.get("ocr_pages")]
-    return report, loaded.skipped
-
-
-def ocr_note(source: str, meta: dict[str, Any]) -> str:
-    """The ingest's line for a document read by OCR.
-
-    >>> ocr_note("scan.pdf", {"ocr_pages": "3", "ocr_seconds": "7.5"})
-    'scan.pdf: 3 pages read by OCR in 7.5 s (2.5 s per page)'
-    """
-    n, seconds = int(meta["ocr_pages"]), float(meta.get("ocr_seconds") or 0)
-    return (f"{source}: {n} page{'s' if n != 1 else ''} read by OCR in {seconds:.1f} s "
-            f"({seconds / max(n, 1):.1f} s per page)")
-
-
 class Assistant:
     def __init__(self, retriever: Retriever, generator: Generator,
                  settings: Settings | None = None, index: Store | None = None,
@@ -188,9 +130,9 @@ class Assistant:
             raise QAError("this assistant was built without an embedder; cannot reload")
         s = self.settings
         if self.store is None:
-            self.store = make_store(s)
-        self.index = open_index(self.store, s)
-        self.retriever = make_retriever(self.index, self.embedder, s)
+            self.store = composition.make_store(s)
+        self.index = composition.open_index(self.store, s)
+        self.retriever = composition.make_retriever(self.index, self.embedder, s)
 
     @classmethod
     def load(cls, settings: Settings | None = None, progress: Progress | None = None,
@@ -198,16 +140,16 @@ class Assistant:
              **overrides: object) -> Assistant:
         """Real parts from settings; builds ``index/`` from the corpus folder if it is missing."""
         settings = (settings or Settings.load()).replace(**overrides)
-        embedder = embedder or make_embedder(settings)
-        store = make_store(settings)
+        embedder = embedder or composition.make_embedder(settings)
+        store = composition.make_store(settings)
         if not store.exists():
             log.info("no index in %r: building it from %s", store, settings.corpus_dir)
             ingest(settings, embedder=embedder, progress=progress, store=store)
-        index = open_index(store, settings)
-        retriever = make_retriever(index, embedder, settings)
-        fallback = (make_generator(settings, settings.fallback) if settings.fallback
+        index = composition.open_index(store, settings)
+        retriever = composition.make_retriever(index, embedder, settings)
+        fallback = (composition.make_generator(settings, settings.fallback) if settings.fallback
                     and settings.fallback != settings.backend else None)
-        return cls(retriever, generator or make_generator(settings), settings, index,
+        return cls(retriever, generator or composition.make_generator(settings), settings, index,
                    fallback=fallback, embedder=embedder, store=store)
 
     # -- the pipeline -------------------------------------------------------------------------

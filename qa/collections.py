@@ -276,7 +276,7 @@ def describe(settings: Settings) -> list[dict[str, Any]]:
 
 def _documents(settings: Settings) -> int | None:
     """Documents in the built index, or ``None`` when there is none (or it cannot be read)."""
-    from qa.assistant import make_store, open_index
+    from qa.composition import make_store, open_index
 
     try:
         store = make_store(settings)

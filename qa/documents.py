@@ -157,7 +157,7 @@ class DocumentLibrary:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            from qa.assistant import make_embedder
+            from qa.composition import make_embedder
 
             self._embedder = make_embedder(self.settings)
         return self._embedder
@@ -166,7 +166,7 @@ class DocumentLibrary:
     def store(self) -> StoreBackend:
         """Where the index lives (``settings.store``), made on first use."""
         if self._store is None:
-            from qa.assistant import make_store
+            from qa.composition import make_store
 
             self._store = make_store(self.settings)
         return self._store
@@ -395,7 +395,7 @@ class DocumentLibrary:
         """Index exactly the readable files of the corpus folder (``full``: embed every chunk
         again; otherwise reuse the vectors of unchanged chunks). Unreadable files are skipped
         and returned; with no readable file at all the index is left as it was."""
-        from qa.assistant import ingest
+        from qa.ingest.pipeline import ingest
 
         with self._locked():
             return ingest(self.settings, [self.corpus_dir], embedder=self.embedder,

@@ -53,19 +53,37 @@ class EvalCorpus:
     gold: Path
 
 
+# corpora built from another by a script (same questions, documents in other formats): not in
+# ``eval_corpora`` nor ``qa eval --all`` (they repeat a corpus's questions), built on first use
+DERIVED = {"docs-de-mixed": Path("eval/make_mixed_corpus.py")}
+
+
 def eval_corpora(root: Path = CORPORA_DIR) -> dict[str, EvalCorpus]:
-    """Every corpus ``qa eval --corpus`` knows, ``demo`` first, then the others by name."""
+    """Every corpus ``qa eval --all`` runs, ``demo`` first, then the others by name."""
     found = {DEMO: EvalCorpus(DEMO, None, DEFAULT_GOLD)}
     for gold in sorted(root.glob("*/gold.jsonl")):
-        found[gold.parent.name] = EvalCorpus(gold.parent.name, gold.parent / "docs", gold)
+        if gold.parent.name not in DERIVED:
+            found[gold.parent.name] = EvalCorpus(gold.parent.name, gold.parent / "docs", gold)
     return found
 
 
 def eval_corpus(name: str, root: Path = CORPORA_DIR) -> EvalCorpus:
-    """The corpus ``name`` of ``eval_corpora``, or a ``QAError`` that lists the known ones."""
+    """The corpus ``name`` of ``eval_corpora`` or ``DERIVED`` (built by its script when its
+    folder is missing), or a ``QAError`` that lists the known ones."""
     known = eval_corpora(root)
+    if name in DERIVED:
+        folder = root / name
+        if not (folder / "gold.jsonl").exists():
+            import subprocess
+
+            log.info("building %s with %s", folder, DERIVED[name])
+            done = subprocess.run([sys.executable, str(DERIVED[name]), "--out", str(folder)],
+                                  check=False)
+            if done.returncode != 0 or not (folder / "gold.jsonl").exists():
+                raise QAError(f"could not build the eval corpus {name!r} with {DERIVED[name]}")
+        return EvalCorpus(name, folder / "docs", folder / "gold.jsonl")
     if name not in known:
-        raise QAError(f"no eval corpus called {name!r}; known: {', '.join(known)}")
+        raise QAError(f"no eval corpus called {name!r}; known: {', '.join([*known, *DERIVED])}")
     return known[name]
 
 
@@ -103,9 +121,11 @@ def eval_index_dir(settings: Settings) -> Path:
 
 def build_assistant(settings: Settings, generator: Any = None) -> Any:
     """The real pipeline over the corpus, with an index of its own for these settings."""
-    from qa.assistant import Assistant, ingest, make_embedder
+    from qa import composition
+    from qa.assistant import Assistant
+    from qa.ingest.pipeline import ingest
 
-    embedder = make_embedder(settings)
+    embedder = composition.make_embedder(settings)
     ingest(settings, embedder=embedder)
     return Assistant.load(settings, embedder=embedder, generator=generator)
 

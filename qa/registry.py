@@ -1,7 +1,7 @@
 """The one place that names backends: role -> name -> factory, imported lazily.
 
 Config validation, the CLI's ``choices``, the UI's dropdowns and the composition code
-(``qa.assistant``) read these tables; nothing else spells a backend name. A factory is given
+(``qa.composition``) read these tables; nothing else spells a backend name. A factory is given
 as ``"module:attribute"`` so that naming a backend never imports it (``import qa`` stays light,
 and the PostgreSQL driver is only needed by those who choose it).
 

@@ -125,7 +125,7 @@ class App:
                       collection: str | None = None) -> Assistant:
         """The assistant of ``collection``, with the generator this session chose (created
         once, shared by every collection)."""
-        from qa.assistant import make_generator
+        from qa.composition import make_generator
 
         if backend not in self.backends() or model not in self.models(backend):
             raise InputError(f"model {model!r} of backend {backend!r} is not offered here")

@@ -20,9 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.assistant import Assistant, ingest, make_embedder  # noqa: E402
+from qa.assistant import Assistant  # noqa: E402
+from qa.composition import make_embedder  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluation import load_gold  # noqa: E402
+from qa.ingest.pipeline import ingest  # noqa: E402
 
 
 def main() -> None:

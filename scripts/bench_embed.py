@@ -25,10 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.assistant import ingest, make_embedder  # noqa: E402
 from qa.chunking import chunk_document  # noqa: E402
+from qa.composition import make_embedder  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.corpus import load_corpus  # noqa: E402
+from qa.ingest.pipeline import ingest  # noqa: E402
 
 
 def main() -> None:

@@ -23,7 +23,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.assistant import Assistant, make_embedder  # noqa: E402
+from qa.assistant import Assistant  # noqa: E402
+from qa.composition import make_embedder  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.corpus import load_corpus  # noqa: E402
 from qa.evaluation import load_gold  # noqa: E402

@@ -28,9 +28,11 @@ import uvicorn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.assistant import Assistant, ingest, make_embedder  # noqa: E402
+from qa.assistant import Assistant  # noqa: E402
+from qa.composition import make_embedder  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluation import load_gold  # noqa: E402
+from qa.ingest.pipeline import ingest  # noqa: E402
 from qa.server import ServerConfig, create_app  # noqa: E402
 from qa.testing import FakeGenerator  # noqa: E402
 

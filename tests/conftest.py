@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.assistant import Assistant, ingest
+from qa.assistant import Assistant
 from qa.config import Settings
+from qa.ingest.pipeline import ingest
 from qa.testing import FakeEmbedder, FakeGenerator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ def fake_models(monkeypatch: pytest.MonkeyPatch) -> FakeGenerator:
     """``Assistant.load`` (the CLI in-process, ``ui.App``) builds the fake embedder and the
     returned fake generator instead of the real models; no ``./qa.toml`` is read."""
     generator = FakeGenerator()
-    monkeypatch.setattr("qa.assistant.make_embedder", lambda settings: FakeEmbedder())
-    monkeypatch.setattr("qa.assistant.make_generator", lambda settings, backend=None: generator)
+    monkeypatch.setattr("qa.composition.make_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("qa.composition.make_generator", lambda settings, backend=None: generator)
     monkeypatch.setenv("QA_CONFIG", "")
     return generator

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sys
 
-import qa.assistant
+import qa.composition
 from qa.cli import main
 from qa.testing import FakeEmbedder, FakeGenerator
 
@@ -19,8 +19,8 @@ def _generator(settings: object, backend: object = None) -> FakeGenerator:
     return gen
 
 
-qa.assistant.make_embedder = lambda settings: FakeEmbedder()  # type: ignore[assignment]
-qa.assistant.make_generator = _generator  # type: ignore[assignment]
+qa.composition.make_embedder = lambda settings: FakeEmbedder()  # type: ignore[assignment]
+qa.composition.make_generator = _generator  # type: ignore[assignment]
 
 if __name__ == "__main__":
     sys.exit(main(["mcp", *sys.argv[1:]]))

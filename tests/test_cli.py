@@ -51,8 +51,8 @@ def test_unknown_model_and_bad_setting(tmp_path: Path) -> None:
 
 
 def test_bad_questions_file(tmp_path: Path, corpus: Path) -> None:
-    from qa.assistant import ingest
     from qa.config import Settings
+    from qa.ingest.pipeline import ingest
     from qa.testing import FakeEmbedder
 
     ix = tmp_path / "ix"

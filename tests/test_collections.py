@@ -14,11 +14,12 @@ import pytest
 from test_mcp import over_http
 from test_server import LiveServer
 
-from qa.assistant import Assistant, ingest
+from qa.assistant import Assistant
 from qa.cli import main
 from qa.collections import DEFAULT, Catalog, UnknownCollection, describe, names, resolve
 from qa.config import Settings
 from qa.errors import QAError
+from qa.ingest.pipeline import ingest
 from qa.server import ServerConfig, create_app
 from qa.server.security import Forbidden, Grant, KeyCheck, parse_grant
 from qa.testing import FakeEmbedder, FakeGenerator

@@ -408,7 +408,8 @@ def server_settings(tmp_path: Path):
 
 
 def test_an_index_built_through_the_server_answers_and_records_model_and_dim(server_settings):
-    from qa.assistant import Assistant, ingest
+    from qa.assistant import Assistant
+    from qa.ingest.pipeline import ingest
     from qa.testing import FakeGenerator
 
     server, settings = server_settings
@@ -421,8 +422,9 @@ def test_an_index_built_through_the_server_answers_and_records_model_and_dim(ser
 
 
 def test_an_index_of_another_model_is_refused(server_settings):
-    from qa.assistant import Assistant, ingest
+    from qa.assistant import Assistant
     from qa.errors import IndexMismatchError
+    from qa.ingest.pipeline import ingest
     from qa.testing import FakeGenerator
 
     _, settings = server_settings
@@ -433,8 +435,9 @@ def test_an_index_of_another_model_is_refused(server_settings):
 
 
 def test_querying_with_another_dimension_is_refused_clearly(server_settings):
-    from qa.assistant import Assistant, ingest
+    from qa.assistant import Assistant
     from qa.errors import IndexMismatchError
+    from qa.ingest.pipeline import ingest
     from qa.testing import FakeGenerator
 
     server, settings = server_settings

@@ -21,6 +21,7 @@ from qa.evaluation import (
     compare_text,
     corpus_table,
     eval_corpora,
+    eval_corpus,
     eval_index_dir,
 )
 from qa.metrics import answer_metrics, fact_present
@@ -119,6 +120,32 @@ def test_eval_corpora_finds_demo_first_then_every_folder_with_a_gold_set(tmp_pat
     found = eval_corpora(tmp_path)
     assert list(found) == [DEMO, "a-set", "b-set"]
     assert found["a-set"].docs == tmp_path / "a-set" / "docs" and found[DEMO].docs is None
+
+
+def test_a_derived_corpus_is_built_on_first_use_and_left_out_of_all(tmp_path, monkeypatch):
+    import qa.evaluation
+    from qa.errors import QAError
+
+    builder = tmp_path / "make.py"
+    builder.write_text(
+        "import sys, pathlib\n"
+        "out = pathlib.Path(sys.argv[sys.argv.index('--out') + 1])\n"
+        "(out / 'docs').mkdir(parents=True)\n"
+        "(out / 'gold.jsonl').write_text('')\n"
+        "(out.parent / 'runs.txt').open('a').write('x')\n", encoding="utf-8")
+    monkeypatch.setattr(qa.evaluation, "DERIVED", {"mixed": builder})
+    root = tmp_path / "corpora"
+    (root / "plain" / "docs").mkdir(parents=True)
+    (root / "plain" / "gold.jsonl").write_text("", encoding="utf-8")
+    c = eval_corpus("mixed", root)
+    assert c.docs == root / "mixed" / "docs" and c.docs.is_dir() and c.gold.exists()
+    assert eval_corpus("mixed", root) == c  # built once: the folder is there now
+    assert (root / "runs.txt").read_text() == "x"
+    assert list(eval_corpora(root)) == [DEMO, "plain"]  # not in --all, although built
+    builder.write_text("raise SystemExit(3)\n", encoding="utf-8")
+    monkeypatch.setattr(qa.evaluation, "DERIVED", {"other": builder})
+    with pytest.raises(QAError, match="could not build the eval corpus 'other'"):
+        eval_corpus("other", root)
 
 
 def test_each_corpus_gets_an_index_of_its_own():

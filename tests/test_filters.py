@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from qa.assistant import Assistant, ingest
+from qa.assistant import Assistant
 from qa.config import Settings
 from qa.errors import InputError
 from qa.filters import make_filter, parse_filter
+from qa.ingest.pipeline import ingest
 from qa.testing import FakeEmbedder, FakeGenerator
 
 SEPTEMBER = ("Der Umsatz von Nordwind lag im Quartal bei 41 Millionen Euro.\n"

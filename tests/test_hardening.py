@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.assistant import Assistant, ingest
+from qa.assistant import Assistant
 from qa.cli import main
 from qa.config import Settings
 from qa.errors import IndexMismatchError, ModelError, QAError
 from qa.indexing import cap_chunks, update_index
+from qa.ingest.pipeline import ingest
 from qa.stores.base import IndexConfig
 from qa.stores.faiss import current_version, load_index
 from qa.testing import FakeEmbedder, FakeGenerator

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from qa.assistant import Assistant, ingest
+from qa.assistant import Assistant
 from qa.cli import main
 from qa.config import Settings
 from qa.errors import IndexMismatchError
+from qa.ingest.pipeline import ingest
 from qa.stores.faiss import current_version, load_index
 from qa.testing import FakeEmbedder, FakeGenerator
 
@@ -99,10 +100,10 @@ def test_an_upload_during_an_ingest_keeps_the_ingests_documents(settings: Settin
 
 def test_an_ingest_started_during_an_upload_keeps_the_upload(
         settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    import qa.assistant
+    from qa.ingest import pipeline
 
     ingest(settings, embedder=FakeEmbedder())
-    read_folder = qa.assistant.load_corpus
+    read_folder = pipeline.load_corpus
     started: list[threading.Thread] = []
 
     def folder_then_upload(*args, **kw):  # type: ignore[no-untyped-def]
@@ -112,7 +113,7 @@ def test_an_ingest_started_during_an_upload_keeps_the_upload(
         started[0].join(timeout=2)  # the upload finishes here unless it waits for the ingest
         return loaded
 
-    monkeypatch.setattr(qa.assistant, "load_corpus", folder_then_upload)
+    monkeypatch.setattr(pipeline, "load_corpus", folder_then_upload)
     ingest(settings, embedder=FakeEmbedder())
     started[0].join(timeout=30)
     assert "upload.txt" in {d.source for d in load_index(settings.index_dir).documents}

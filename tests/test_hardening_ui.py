@@ -57,11 +57,11 @@ def test_loopback_needs_no_users() -> None:
 
 def test_document_changing_callbacks_are_not_public_api(
         settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    from qa.assistant import ingest
+    from qa.ingest.pipeline import ingest
 
     ingest(settings, embedder=FakeEmbedder())
-    monkeypatch.setattr("qa.assistant.make_embedder", lambda s: FakeEmbedder())
-    monkeypatch.setattr("qa.assistant.make_generator", lambda s, backend=None: FakeGenerator())
+    monkeypatch.setattr("qa.composition.make_embedder", lambda s: FakeEmbedder())
+    monkeypatch.setattr("qa.composition.make_generator", lambda s, backend=None: FakeGenerator())
     demo = ui.build(ui.App(settings))
     by_name = {f.fn.__name__: f for f in demo.fns.values() if f.fn is not None}
     for name in ("add_docs", "delete_doc", "rebuild"):

@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 from hosted_servers import ScriptedServer, free_port, raw, sse, stall, status
 
-from qa.assistant import Assistant, ingest, make_generator
+from qa.assistant import Assistant
+from qa.composition import make_generator
 from qa.config import Settings
 from qa.errors import GenerationError
 from qa.generators.openai import OpenAIGenerator, make_hosted_generator, retry_after
+from qa.ingest.pipeline import ingest
 from qa.retrieval import HybridRetriever
 from qa.stores.base import IndexConfig
 from qa.stores.faiss import load_index

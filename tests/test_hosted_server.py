@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from hosted_servers import free_port
 
-from qa.assistant import Assistant, ingest
+from qa.assistant import Assistant
 from qa.config import Settings
 from qa.errors import ModelError
 from qa.generators.openai import OpenAIGenerator
+from qa.ingest.pipeline import ingest
 from qa.retrieval import HybridRetriever
 from qa.stores.base import IndexConfig
 from qa.stores.faiss import load_index

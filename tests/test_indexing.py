@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.assistant import ingest
 from qa.config import Settings
 from qa.errors import IndexMismatchError, QAError
 from qa.indexing import update_index
+from qa.ingest.pipeline import ingest
 from qa.stores.base import IndexConfig
 from qa.stores.faiss import current_version, load_index
 from qa.testing import FakeEmbedder

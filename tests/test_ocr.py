@@ -10,9 +10,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from qa import ocr
-from qa.assistant import Assistant, ingest
+from qa.assistant import Assistant
 from qa.config import Settings
 from qa.corpus import load_corpus
+from qa.ingest.pipeline import ingest
 from qa.pages import page_of
 from qa.testing import FakeEmbedder, FakeGenerator
 
@@ -158,7 +159,7 @@ def test_a_question_about_a_scanned_page_is_cited_with_its_page(tmp_path: Path) 
 
 
 def test_the_ingest_names_each_file_read_by_ocr(tmp_path: Path) -> None:
-    from qa.assistant import ocr_note
+    from qa.ingest.pipeline import ocr_note
 
     corpus = _folder(tmp_path)
     s = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data",

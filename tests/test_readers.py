@@ -29,10 +29,11 @@ from office_files import (
 )
 from pypdf import PdfReader
 
-from qa.assistant import Assistant, ingest
+from qa.assistant import Assistant
 from qa.chunking import split_sentences
 from qa.config import Settings
 from qa.corpus import join_pages, load_corpus, load_file
+from qa.ingest.pipeline import ingest
 from qa.pages import page_at, page_of
 from qa.testing import FakeEmbedder, FakeGenerator
 
@@ -306,8 +307,8 @@ def test_an_index_without_page_maps_still_answers_without_pages(
     """An index built before pages were recorded: its documents' meta has no page map."""
     import dataclasses
 
-    import qa.assistant
     from qa.corpus import LoadResult
+    from qa.ingest import pipeline
 
     def without_pages(*args: Any, **kwargs: Any) -> LoadResult:
         got = load_corpus(*args, **kwargs)
@@ -315,7 +316,7 @@ def test_an_index_without_page_maps_still_answers_without_pages(
             k: v for k, v in d.meta.items() if k not in ("pages", "page_kind", "page_labels")})
             for d in got.documents], got.skipped)
 
-    monkeypatch.setattr(qa.assistant, "load_corpus", without_pages)
+    monkeypatch.setattr(pipeline, "load_corpus", without_pages)
     ingest(paged.settings, embedder=paged.embedder, rebuild=True)
     paged.reload_index()
     doc = paged.index.document_by_source("sylt.pdf")

@@ -12,10 +12,11 @@ import httpx
 import pytest
 from test_server import KEY, live
 
-from qa.assistant import Assistant, ingest
+from qa.assistant import Assistant
 from qa.cli import main
 from qa.config import Settings
 from qa.errors import QAError, StoreUnavailableError
+from qa.ingest.pipeline import ingest
 from qa.server.security import KeyCheck
 from qa.testing import FakeEmbedder, FakeGenerator
 

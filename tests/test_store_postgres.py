@@ -79,12 +79,6 @@ def test_unreachable_database_from_the_cli(tmp_path: Path) -> None:
            "QA_DATABASE_URL": "postgresql://qa@127.0.0.1:1/qa?connect_timeout=2",
            "QA_INDEX_DIR": str(tmp_path / "index"), "QA_DATA_DIR": str(tmp_path / "data"),
            "PATH": "/usr/bin:/bin"}
-    import inspect
-
-    import qa.assistant
-
-    if "registry" not in inspect.getsource(qa.assistant):
-        pytest.skip("the assistant does not create its store through qa.registry yet")
     out = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "Wer leitet Alibaba?"],
                          capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode != 0
@@ -281,9 +275,11 @@ def test_demo_corpus_retrieval_matches_the_faiss_store(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from qa.assistant import Assistant, ingest, make_embedder
+    from qa.assistant import Assistant
+    from qa.composition import make_embedder
     from qa.config import Settings
     from qa.evaluation import load_gold, run
+    from qa.ingest.pipeline import ingest
     from qa.testing import FakeGenerator
 
     root = Path(__file__).resolve().parent.parent
@@ -426,8 +422,8 @@ def test_a_file_with_a_nul_byte_after_8kb_does_not_stop_the_ingest(
     reason and the other articles go in."""
     import shutil
 
-    from qa.assistant import ingest
     from qa.config import Settings
+    from qa.ingest.pipeline import ingest
 
     corpus = tmp_path / "articles"
     shutil.copytree(Path(__file__).resolve().parent.parent / "data" / "articles", corpus)

@@ -100,7 +100,7 @@ def test_an_answer_is_exported_as_a_trace_over_otlp(tmp_path: Path, settings) ->
         ExportTraceServiceRequest,
     )
 
-    from qa.assistant import ingest
+    from qa.ingest.pipeline import ingest
 
     ingest(settings, embedder=FakeEmbedder())
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Collector)

@@ -16,9 +16,9 @@ import pytest
 from office_files import make_pdf
 from test_page_view import PAGES, highlighted_pixels
 
-from qa.assistant import ingest
 from qa.config import Settings
 from qa.feedback import read_feedback
+from qa.ingest.pipeline import ingest
 from qa.testing import FakeEmbedder, FakeGenerator
 
 gr = pytest.importorskip("gradio")
@@ -29,8 +29,8 @@ ui = pytest.importorskip("ui")
 def app(settings: Settings, corpus: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     make_pdf(corpus / "hafen.pdf", PAGES, title="Hafenbericht")
     ingest(settings, embedder=FakeEmbedder())
-    monkeypatch.setattr("qa.assistant.make_embedder", lambda s: FakeEmbedder())
-    monkeypatch.setattr("qa.assistant.make_generator", lambda s, backend=None: FakeGenerator())
+    monkeypatch.setattr("qa.composition.make_embedder", lambda s: FakeEmbedder())
+    monkeypatch.setattr("qa.composition.make_generator", lambda s, backend=None: FakeGenerator())
     return ui.App(settings)
 
 

@@ -158,7 +158,7 @@ def test_cli_watch_indexes_added_changed_and_deleted_files(tmp_path: Path) -> No
     finally:
         if proc.poll() is None:
             proc.kill()
-    from qa.assistant import make_store
+    from qa.composition import make_store
     from qa.config import Settings
 
     state = make_store(Settings(index_dir=ix, corpus_dir=corpus)).open()

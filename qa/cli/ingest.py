@@ -13,7 +13,7 @@ from qa.errors import QAError
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from qa.assistant import ingest
+    from qa.ingest.pipeline import ingest
 
     settings = _settings(args)
     _print_ingest(*ingest(settings, args.paths or None, rebuild=args.rebuild,
@@ -36,7 +36,7 @@ def _print_ingest(report: Any, skipped: list[Any]) -> None:
 def _watch(args: argparse.Namespace, settings: Any) -> int:
     """``qa ingest --watch``: the same ingest again after every settled change, one line per
     changed file, until Ctrl-C."""
-    from qa.assistant import ingest
+    from qa.ingest.pipeline import ingest
     from qa.watch import Changes, Watcher
 
     paths = [Path(p) for p in (args.paths or [settings.corpus_dir])]

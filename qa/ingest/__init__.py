@@ -1,2 +1,3 @@
-"""The ingest side: readers per file format (``qa.ingest.readers``). Cleaning, chunking and
-the incremental pipeline still live in ``qa.corpus``, ``qa.chunking`` and ``qa.indexing``."""
+"""The ingest side: readers per file format (``qa.ingest.readers``) and the incremental
+pipeline (``qa.ingest.pipeline``: ``ingest``, ``ocr_note``). Cleaning and chunking still live in
+``qa.corpus``, ``qa.cleaning`` and ``qa.chunking``, the index update in ``qa.indexing``."""

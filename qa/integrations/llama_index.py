@@ -101,7 +101,7 @@ class QAEmbedding(BaseEmbedding):
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **kwargs: Any) -> QAEmbedding:
         """The embedder qa's settings name (by default the bundled multilingual-e5-small)."""
-        from qa.assistant import make_embedder
+        from qa.composition import make_embedder
 
         settings = settings or Settings.load()
         kwargs.setdefault("embed_batch_size", settings.embed_batch_size)
@@ -147,7 +147,7 @@ class QALLM(CustomLLM):
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> QALLM:
         """The generator qa's settings name (by default the bundled offline GGUF model)."""
-        from qa.assistant import make_generator
+        from qa.composition import make_generator
 
         settings = settings or Settings.load()
         return cls(make_generator(settings), context_window=settings.context_tokens,
