@@ -173,3 +173,19 @@ def test_the_old_module_re_exports_the_moved_names_for_one_release() -> None:
     assert old.build_messages is prompting.build_messages
     assert old.make_citations is citations.make_citations
     assert old.postprocess is rules.postprocess and old.unsupported_names is rules.unsupported_names
+
+
+def test_the_header_labels_the_byline_and_the_text_never_holds_it() -> None:
+    """news-en's pages carry their authors as metadata (trafilatura): the model sees the byline
+    labelled in the header, apart from the passage, so "who heads X" is not answered with it."""
+    from qa.answering.prompting import format_context
+
+    p = Passage(1, hit("The company is led by Mary Barra."), "The company is led by Mary Barra.",
+                0, 33, "GM names new chief", "2023-11-06", "Joan Biskupic; CNN", "CNN")
+    en = format_context([p], "en").splitlines()
+    assert en == ["Article: GM names new chief (2023-11-06; CNN; author: Joan Biskupic)",
+                  "[1] The company is led by Mary Barra."]
+    de = format_context([p], "de").splitlines()[0]
+    assert de == "Artikel: GM names new chief (2023-11-06; CNN; Autor: Joan Biskupic)"
+    bare = Passage(1, p.hit, p.text, 0, 33, "Kapitel 5", "", "", "Kapitel 5")
+    assert format_context([bare], "de").splitlines()[0] == "Artikel: Kapitel 5"
