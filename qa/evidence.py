@@ -54,6 +54,9 @@ class EvidenceConfig:
     # each part of a multi-part question scored on its own (its own vector, terms and number
     # bonus) and sentences taken within ``margin`` of *their part's* best, not the overall best
     per_part: bool = False
+    # ... each part's cosine standardised plus this share of the whole question's (the part
+    # "which package does it load?" names no subject; the question does)
+    question_weight: float = 0.5
 
 
 def _heading(text: str, u: Sentence) -> bool:
@@ -142,6 +145,7 @@ def score_sentences(part_vectors: np.ndarray, part_terms: Sequence[set[str]],
     cols = []
     for p in range(sims.shape[1]):
         col = (_standardise(sims[idx, p]) + bonus
+               + (cfg.question_weight * _standardise(sims[idx, 0]) if p else 0.0)
                + cfg.term_weight * np.array([share(t, part_terms[p]) for t in cand_terms])
                + (cfg.number_weight * has_number if p < len(quantity) and quantity[p] else 0.0))
         cols.append(col - col.max())
