@@ -9,7 +9,6 @@ from qa.answering.citations import (  # noqa: F401 - re-exports for one release
 )
 from qa.answering.prompting import (  # noqa: F401 - re-exports for one release
     ABSTAIN_TEXT,
-    DATED,
     GLOSSARY_DE_EN,
     INSTRUCTION,
     NOT_FOUND,

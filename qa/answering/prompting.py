@@ -15,7 +15,6 @@ from qa.answering.citations import _sentences_of
 from qa.chunking import split_sentences
 from qa.cleaning import headline_like
 from qa.generators import Message
-from qa.questions import asks_for_quantity
 from qa.text import detect_language
 from qa.text import fold as _fold
 from qa.text import match_terms as _terms
@@ -99,49 +98,36 @@ PARTS = {
     "de": "Die Frage hat {n} Teile; beantworte jeden: {parts}",
     "en": "The question has {n} parts; answer each: {parts}",
 }
-# said when an amount is asked and the passages come from articles of different dates: a
-# figure reported twice (a quarter's growth, a share price move) may differ between reports
-DATED = {
-    "de": "Die Artikel haben verschiedene Daten. Nennen sie verschiedene Zahlen dafür, gib jede "
-          "mit ihrem Datum an.",
-    "en": "The articles have different dates. If they give different figures for this, give "
-          "each with its date.",
-}
-
-
 def shows_title(title: str) -> bool:
     """Whether an article's header line shows its title: a title that is only the article's
     first sentence is not shown (the small model copies such a line as its answer)."""
     return headline_like(title, max_words=18)
 
 
-def _byline(p: Passage, language: str) -> str:
-    """The header's labelled metadata: date, site, author(s) (at most three names; a name that
-    is the site, "CNN" in "Jane Roe; CNN", is left out), whatever the article states.
+def _byline(p: Passage) -> str:
+    """The header's labelled metadata: the date and the site, whatever the article states (a
+    site name that only repeats the title is left out). The author is not shown: given the
+    byline, the 1.5B model answered "who wrote the first guest post" and "who wrote the
+    LuaLaTeX guide" with the article's author (news-en and docs-de tune halves, eval/README.md).
 
     >>> from qa.types import Chunk
     >>> h = Hit(Chunk("c", "d", "a.html", "T", "x", 0, 1), 1.0)
-    >>> _byline(Passage(1, h, "x", 0, 1, "T", "2023-11-06", "Jane Roe; Max Muster; CNN", "CNN"), "en")
-    '2023-11-06; CNN; authors: Jane Roe, Max Muster'
-    >>> _byline(Passage(1, h, "x", 0, 1, "Kapitel 2", "", "", "Kapitel 2"), "de")
+    >>> _byline(Passage(1, h, "x", 0, 1, "T", "2023-11-06", "Jane Roe; CNN", "CNN"))
+    '2023-11-06; CNN'
+    >>> _byline(Passage(1, h, "x", 0, 1, "Kapitel 2", "", "", "Kapitel 2"))
     ''
     """
     site = p.site.strip()
-    if site and _fold(site) in _fold(p.title):  # a site name that only repeats the title
+    if site and _fold(site) in _fold(p.title):
         site = ""
-    names = [n.strip() for n in re.split(r"[;|]", p.author) if n.strip()]
-    names = [n for n in names if _fold(n) != _fold(site) and _fold(n) != _fold(p.site)][:3]
-    label = (("Autor" if len(names) == 1 else "Autoren") if language == "de"
-             else ("author" if len(names) == 1 else "authors"))
-    bits = [p.date, site, f"{label}: {', '.join(names)}" if names else ""]
-    return "; ".join(b for b in bits if b)
+    return "; ".join(b for b in (p.date, site) if b)
 
 
 def format_context(passages: Sequence[Passage], language: str) -> str:
     """Passages grouped under a header per article, in the order they are given (``qa.evidence``
-    orders articles by relevance, windows by position). The header labels what the reader
-    found beside the text (date, site, author): a byline is never passage text, so "who heads
-    X" cannot be answered with the article's author, and "who wrote it" can be.
+    orders articles by relevance, windows by position). The header gives what the reader found
+    beside the text, the date and the site; a byline is never passage text, so "who heads X"
+    is not answered with the article's author.
 
     >>> from qa.types import Chunk
     >>> h = Hit(Chunk("c", "d", "a.txt", "T", "x", 0, 1), 1.0)
@@ -162,7 +148,7 @@ def format_context(passages: Sequence[Passage], language: str) -> str:
                 out.append("")
             n_articles += 1
             head = p.title if shows_title(p.title) else str(n_articles)
-            byline = _byline(p, language)
+            byline = _byline(p)
             out.append(f"{label}: {head}" + (f" ({byline})" if byline else ""))
             last = key
         out.append(f"[{p.n}] {p.text}")
@@ -171,8 +157,7 @@ def format_context(passages: Sequence[Passage], language: str) -> str:
 
 def build_messages(question: str, passages: Sequence[Passage], language: str,
                    parts: Sequence[str] = ()) -> list[Message]:
-    """System and user message: articles, question, its parts when it has several, a reminder
-    of the articles' dates when an amount is asked from articles of different dates, the answer
+    """System and user message: articles, question, its parts when it has several, the answer
     instruction (with a number glossary for English answers from German passages)."""
     context = format_context(passages, language)
     lines = [("Textstellen:" if language == "de" else "Passages:"), context, "",
@@ -180,8 +165,6 @@ def build_messages(question: str, passages: Sequence[Passage], language: str,
     if len(parts) > 1:
         listed = " ".join(f"({i}) {p}" for i, p in enumerate(parts, 1))
         lines.append(PARTS[language].format(n=len(parts), parts=listed))
-    if asks_for_quantity(question) and len({p.date for p in passages if p.date}) > 1:
-        lines.append(DATED[language])
     lines.append("")
     if language == "en" and passages and detect_language(" ".join(p.text for p in passages)) == "de":
         lines.append(GLOSSARY_DE_EN)
