@@ -235,7 +235,7 @@ def to_passages(runs: Sequence[Sequence[int]], sentences: Sequence[Sentence],
                 doc_meta: Callable[[str], dict[str, str]],
                 chunk_for: Callable[[str, int, int], Hit | None]) -> list[Passage]:
     """Windows as numbered passages; each keeps the chunk hit it lies in (for scores and ids)
-    and its article's metadata (``doc_meta(doc_id)``: title, date, author, site)."""
+    and its article's title and date (``doc_meta(doc_id)``)."""
     out: list[Passage] = []
     for run in runs:
         first, last = sentences[run[0]], sentences[run[-1]]
@@ -345,7 +345,6 @@ def select_evidence(parts: Sequence[str], hits: Sequence[Hit], store: Store, emb
 
     def meta(doc_id: str) -> dict[str, str]:
         d = docs[doc_id]
-        return {"title": d.title,
-                **{k: str(d.meta.get(k) or "") for k in ("date", "author", "site")}}
+        return {"title": d.title, "date": str(d.meta.get("date") or "")}
 
     return to_passages(runs, sentences, hits, text_of, meta, chunk_for)

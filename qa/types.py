@@ -60,8 +60,7 @@ class Hit:
 @dataclass(frozen=True)
 class Passage:
     """What the model sees as ``[n]``: a span of one article (a window of sentences, or a part of
-    a retrieved chunk), with the chunk hit it lies in and its article's title, date, author and
-    site (shown labelled in the passage header, never as article text)."""
+    a retrieved chunk), with the chunk hit it lies in and its article's title and date."""
 
     n: int
     hit: Hit
@@ -70,8 +69,6 @@ class Passage:
     end: int
     title: str = ""
     date: str = ""  # ISO publication date when the article states one
-    author: str = ""  # the byline, kept out of the text by the reader (metadata)
-    site: str = ""  # the publisher or site name
 
     @property
     def source(self) -> str:

@@ -16,7 +16,6 @@ from qa.chunking import split_sentences
 from qa.cleaning import headline_like
 from qa.generators import Message
 from qa.text import detect_language
-from qa.text import fold as _fold
 from qa.text import match_terms as _terms
 from qa.types import Hit, Passage
 
@@ -104,30 +103,12 @@ def shows_title(title: str) -> bool:
     return headline_like(title, max_words=18)
 
 
-def _byline(p: Passage) -> str:
-    """The header's labelled metadata: the date and the site, whatever the article states (a
-    site name that only repeats the title is left out). The author is not shown: given the
-    byline, the 1.5B model answered "who wrote the first guest post" and "who wrote the
-    LuaLaTeX guide" with the article's author (news-en and docs-de tune halves, eval/README.md).
-
-    >>> from qa.types import Chunk
-    >>> h = Hit(Chunk("c", "d", "a.html", "T", "x", 0, 1), 1.0)
-    >>> _byline(Passage(1, h, "x", 0, 1, "T", "2023-11-06", "Jane Roe; CNN", "CNN"))
-    '2023-11-06; CNN'
-    >>> _byline(Passage(1, h, "x", 0, 1, "Kapitel 2", "", "", "Kapitel 2"))
-    ''
-    """
-    site = p.site.strip()
-    if site and _fold(site) in _fold(p.title):
-        site = ""
-    return "; ".join(b for b in (p.date, site) if b)
-
-
 def format_context(passages: Sequence[Passage], language: str) -> str:
     """Passages grouped under a header per article, in the order they are given (``qa.evidence``
-    orders articles by relevance, windows by position). The header gives what the reader found
-    beside the text, the date and the site; a byline is never passage text, so "who heads X"
-    is not answered with the article's author.
+    orders articles by relevance, windows by position). The header gives the title and the
+    date. Bylines are metadata, never passage text, so "who heads X" is not answered with the
+    article's author; the author and the site stay out of the prompt (shown to the model, they
+    changed answers for the worse on news-en and docs-de, eval/README.md).
 
     >>> from qa.types import Chunk
     >>> h = Hit(Chunk("c", "d", "a.txt", "T", "x", 0, 1), 1.0)
@@ -148,8 +129,7 @@ def format_context(passages: Sequence[Passage], language: str) -> str:
                 out.append("")
             n_articles += 1
             head = p.title if shows_title(p.title) else str(n_articles)
-            byline = _byline(p)
-            out.append(f"{label}: {head}" + (f" ({byline})" if byline else ""))
+            out.append(f"{label}: {head}" + (f" ({p.date})" if p.date else ""))
             last = key
         out.append(f"[{p.n}] {p.text}")
     return "\n".join(out)
