@@ -502,3 +502,43 @@ def test_answer_slots_serve_in_arrival_order_and_a_cancelled_waiter_leaves() -> 
     for t in threads:
         t.join(5)
     assert order == [0, 2] and slots.admitted == 0
+
+
+def test_serve_watch_indexes_a_new_file_and_the_server_answers_from_it(
+        settings, fake_models, monkeypatch) -> None:
+    """`qa serve --watch`: the folder is followed beside the server; an added file is indexed
+    once it settles (a line per file, then the ingest's summary, through the server's print
+    lock) and the running server searches it at its next request."""
+    from qa.cli.serving import _follow_in_background
+    from qa.ingest.pipeline import ingest
+    from qa.server import build
+    from qa.testing import FakeEmbedder
+
+    ingest(settings, embedder=FakeEmbedder())
+    said: list[str] = []
+    monkeypatch.setattr("qa.generators.llamacpp.say", said.append)
+    stop = threading.Event()
+    app = build(settings, ServerConfig(warm_up=False))
+    with LiveServer(app) as s:
+        thread = _follow_in_background(settings, 0.1, stop)
+        try:
+            _wait(lambda: any(line.startswith("watching ") for line in said))
+            (settings.corpus_dir / "zeppelin.txt").write_text(
+                "Die Zeppelin-Werft in Friedrichshafen baut ein neues Luftschiff.", encoding="utf-8")
+            _wait(lambda: any("indexed 1 new" in line for line in said))
+            assert "+ zeppelin.txt" in said
+            r = httpx.post(f"{s.url}/v1/search", json={"question": "Zeppelin Luftschiff",
+                                                       "top_k": 10}, timeout=30)
+            assert r.status_code == 200
+            assert "zeppelin.txt" in [h["chunk"]["source"] for h in r.json()["hits"]]
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def _wait(ok: Any, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not ok():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,40 +25,52 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_ingest(report: Any, skipped: list[Any]) -> None:
+def _print_ingest(report: Any, skipped: list[Any],
+                  say: Callable[[str], None] | None = None) -> None:
     """An ingest's lines: each skipped file (the one report of it: qa.corpus does not log
-    them), each note (OCR), the summary."""
+    them; on stderr), each note (OCR), the summary. ``say``: every line through it instead."""
     for s in skipped:
-        print(f"warning: {_safe(str(s))}", file=sys.stderr, flush=True)
-    for note in report.notes:
-        print(_safe(note), flush=True)
-    print(report.summary(), flush=True)
+        line = f"warning: {_safe(str(s))}"
+        say(line) if say else print(line, file=sys.stderr, flush=True)
+    for line in [_safe(note) for note in report.notes] + [report.summary()]:
+        say(line) if say else print(line, flush=True)
 
 
 def _watch(args: argparse.Namespace, settings: Any) -> int:
     """``qa ingest --watch``: the same ingest again after every settled change, one line per
     changed file, until Ctrl-C."""
-    from qa.ingest.pipeline import ingest
-    from qa.watch import Changes, Watcher
-
-    paths = [Path(p) for p in (args.paths or [settings.corpus_dir])]
-    watcher = Watcher(paths, interval=args.interval, debounce=max(2 * args.interval, 1.0),
-                      follow_symlinks=settings.follow_symlinks)
-    print(f"watching {', '.join(_safe(str(p)) for p in paths)} (Ctrl-C stops)", flush=True)
-
-    def update(changes: Changes) -> None:
-        for line in changes.lines():
-            print(_safe(line), flush=True)
-        try:
-            _print_ingest(*ingest(settings, paths))
-        except QAError as e:
-            print(f"error: {_safe(str(e))}", file=sys.stderr, flush=True)
-
     try:
-        watcher.run(update)
+        follow(settings, [Path(p) for p in (args.paths or [settings.corpus_dir])], args.interval)
     except KeyboardInterrupt:
         print("stopped watching", flush=True)
     return 0
+
+
+def follow(settings: Any, paths: list[Path], interval: float,
+           say: Callable[[str], None] = lambda line: print(line, flush=True),
+           show: Callable[[Any, list[Any]], None] = _print_ingest,
+           stop: threading.Event | None = None) -> None:
+    """Follow ``paths`` until interrupted: after every settled change (the folder quiet for
+    twice ``interval``), a line per changed file and the same atomic ingest. ``qa ingest
+    --watch`` runs it in the foreground, ``qa serve --watch`` in a thread beside the server
+    (which picks the new index up at its next request), with ``say`` and ``show`` (an
+    ingest's report) printing through the server's lock; ``stop`` ends it."""
+    from qa.ingest.pipeline import ingest
+    from qa.watch import Changes, Watcher
+
+    watcher = Watcher(paths, interval=interval, debounce=max(2 * interval, 1.0),
+                      follow_symlinks=settings.follow_symlinks)
+    say(f"watching {', '.join(_safe(str(p)) for p in paths)} (Ctrl-C stops)")
+
+    def update(changes: Changes) -> None:
+        for line in changes.lines():
+            say(_safe(line))
+        try:
+            show(*ingest(settings, paths))
+        except QAError as e:
+            say(f"error: {_safe(str(e))}")
+
+    watcher.run(update, stop)
 
 
 def add_ingest_parser(sub: Any) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import threading
+from pathlib import Path
 from typing import Any
 
-from qa.cli.common import _collection, _common, _gen, _load, _settings
+from qa.cli.common import _collection, _common, _gen, _load, _positive_float, _settings
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -17,8 +19,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
                           concurrency=args.concurrency, queue_size=args.queue_size,
                           max_request_bytes=args.max_request_bytes,
                           allowed_hosts=tuple(args.allowed_host or ()))
-    serve(_settings(args), config, ui=args.ui)
+    settings = _settings(args)
+    if args.watch:
+        _follow_in_background(settings, args.interval)
+    serve(settings, config, ui=args.ui)
     return 0
+
+
+def _follow_in_background(settings: Any, interval: float,
+                          stop: threading.Event | None = None) -> threading.Thread:
+    """``qa serve --watch``: the corpus folder followed in a daemon thread, each settled change
+    ingested (the server answers from the new index at its next request); its lines go through
+    the server's print lock, so a model load cannot swallow them."""
+    from qa.cli.ingest import _print_ingest, follow
+    from qa.generators.llamacpp import say
+
+    thread = threading.Thread(
+        target=follow, args=(settings, [Path(settings.corpus_dir)], interval), name="qa-watch",
+        kwargs={"say": say, "show": lambda report, skipped: _print_ingest(report, skipped, say),
+                "stop": stop},
+        daemon=True)
+    thread.start()
+    return thread
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
@@ -37,6 +59,11 @@ def add_serve_parser(sub: Any) -> None:
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     s.add_argument("--ui", action="store_true", help="also serve the chat window at /ui")
+    s.add_argument("--watch", action="store_true",
+                   help="follow the corpus folder: index added, changed and deleted files as "
+                   "they settle (as `qa ingest --watch`, beside the server)")
+    s.add_argument("--interval", type=_positive_float, default=1.0, metavar="SECONDS",
+                   help="with --watch: how often the folder is looked at (default: 1)")
     s.add_argument("--api-key", action="append", metavar="KEY",
                    help="an accepted key, in addition to QA_API_KEYS (visible in ps: prefer "
                    "the variable)")
