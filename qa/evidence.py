@@ -7,13 +7,14 @@ sentence when question and article differ in language. So evidence is chosen at 
 
 1. candidates are the sentences of the best fused chunks plus the best sentences of the whole
    corpus by dense cosine (each sentence has its own vector, embedded at ingest);
-2. each is scored by its cosine to the question (or to the best-matching part of a multi-part
-   question), standardised over the candidates, plus a bonus for the rank of the chunk it sits
-   in (hybrid retrieval has already weighed BM25 and the dense side) and one for the question
-   terms it shares (names and numbers survive translation);
+2. each is scored by its cosine to the question, standardised over the candidates, plus a bonus
+   for the rank of the chunk it sits in (hybrid retrieval has already weighed BM25 and the
+   dense side) and one for the question terms it shares (names and numbers survive
+   translation); a question of several parts is scored once per part, with the part's own
+   vector and terms (plus half the whole question's cosine), each relative to its part's best;
 3. every part of the question first gets its best sentence; then sentences are taken best first
-   while their score stays within ``margin`` of the best and the budget allows, the best ones
-   with a neighbour on each side for context;
+   while their score stays within ``margin`` of their part's best and the budget allows, the
+   best ones with a neighbour on each side for context;
 4. the chosen sentences are merged into windows, grouped by article, articles ordered by their
    best sentence and windows in document order, so the prompt reads like the articles.
 
@@ -53,7 +54,8 @@ class EvidenceConfig:
     max_windows: int = 6
     # each part of a multi-part question scored on its own (its own vector, terms and number
     # bonus) and sentences taken within ``margin`` of *their part's* best, not the overall best
-    per_part: bool = False
+    # (eval/README.md, third session; False: the parts share the question's scores, as before)
+    per_part: bool = True
     # ... each part's cosine standardised plus this share of the whole question's (the part
     # "which package does it load?" names no subject; the question does)
     question_weight: float = 0.5
@@ -260,17 +262,17 @@ def term_idf(n_sentences: int, df: dict[str, int]) -> Callable[[str], float]:
     return idf
 
 
-def evidence_queries(question: str, parts: Sequence[str], per_part: bool = False) -> list[str]:
-    """What evidence is searched with: the question, then each further part with the question
-    as its context (a part alone, "auf welchen Betrag?", has no subject). ``per_part``: the
-    question, then every part on its own, so each finds its own sentences; a part that names
-    nothing of its own ("what does it use it for?": no terms) keeps the question as context.
+def evidence_queries(question: str, parts: Sequence[str], per_part: bool = True) -> list[str]:
+    """What evidence is searched with: the question, then every part on its own, so each finds
+    its own sentences; a part that names nothing of its own ("what does it use it for?": no
+    terms) keeps the question as context. Without ``per_part`` (the earlier scoring): the
+    question, then each further part with the question as its context.
 
-    >>> evidence_queries("A und wann?", ["A?", "wann?"])
-    ['A und wann?', 'wann? A und wann?']
     >>> evidence_queries("Wer führt Nordwind und wie hoch ist der Umsatz?",
-    ...                  ["Wer führt Nordwind?", "was ist es?"], per_part=True)[1:]
+    ...                  ["Wer führt Nordwind?", "was ist es?"])[1:]
     ['Wer führt Nordwind?', 'was ist es? Wer führt Nordwind und wie hoch ist der Umsatz?']
+    >>> evidence_queries("A und wann?", ["A?", "wann?"], per_part=False)
+    ['A und wann?', 'wann? A und wann?']
     """
     if per_part and len(parts) > 1:
         return [question] + [p if terms(p) else f"{p} {question}" for p in parts]
