@@ -13,12 +13,9 @@ from __future__ import annotations
 import hmac
 import logging
 import os
-import sys
-from pathlib import Path
 from typing import Any
 
 from qa.config import Settings
-from qa.errors import QAError
 from qa.server.app import ServerConfig, create_app
 from qa.server.security import KeyCheck, is_loopback, parse_keys
 
@@ -34,17 +31,10 @@ def keys_from_env(env: dict[str, str] | None = None) -> tuple[str, ...]:
 
 
 def _load_ui() -> Any:
-    """The Gradio glue module ``ui.py`` of the source checkout."""
-    import importlib.util
+    """The chat window's Gradio module (imported only with ``--ui``: Gradio is heavy)."""
+    import qa.ui.window
 
-    path = Path(__file__).resolve().parents[2] / "ui.py"
-    spec = importlib.util.spec_from_file_location("qa_ui", path)
-    if spec is None or spec.loader is None or not path.is_file():
-        raise QAError(f"--ui needs the chat window's ui.py next to the qa package ({path})")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["qa_ui"] = module
-    spec.loader.exec_module(module)
-    return module
+    return qa.ui.window
 
 
 def build(settings: Settings, config: ServerConfig, ui: bool = False) -> Any:
