@@ -136,9 +136,12 @@ def test_cli_watch_indexes_added_changed_and_deleted_files(tmp_path: Path) -> No
     corpus.mkdir()
     (corpus / "a.txt").write_text("Alibaba baut ein Rechenzentrum in Seoul. Es kostet viel Geld.")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # SIGINT as a terminal would send it: a run started in the background of a shell without job
+    # control inherits SIGINT ignored, and Python then installs no KeyboardInterrupt for it
     proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "ingest", str(corpus), "--index-dir",
                              str(ix), "--watch", "--interval", "0.3"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env=env)
+                            stderr=subprocess.DEVNULL, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines: list[str] = []
     try:
         _wait_for(proc, lines, "watching", 300)
