@@ -4,6 +4,7 @@ index follows the folder (the last test with the real embedder, through the real
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -116,15 +117,31 @@ def test_bad_interval_on_the_command_line(tmp_path: Path) -> None:
 
 
 def _wait_for(proc: subprocess.Popen[str], lines: list[str], text: str, timeout: float) -> None:
+    """Read the child's lines until one holds ``text``; fail after ``timeout`` seconds even
+    when the child prints nothing more (the lines are read by a thread, never a blocking
+    ``readline`` here)."""
+    if not hasattr(proc, "_lines"):
+        q: queue.Queue[str | None] = queue.Queue()
+
+        def pump() -> None:
+            for line in proc.stdout or ():
+                q.put(line)
+            q.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        proc._lines = q  # type: ignore[attr-defined]
+    q = proc._lines  # type: ignore[attr-defined]
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline() if proc.stdout else ""
-        if line:
-            lines.append(line.rstrip("\n"))
-            if text in line:
-                return
-        elif proc.poll() is not None:
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = q.get(timeout=left)
+        except queue.Empty:
             break
+        if line is None:
+            break
+        lines.append(line.rstrip("\n"))
+        if text in line:
+            return
     raise AssertionError(f"no line with {text!r} in {timeout} s; output so far: {lines}")
 
 
