@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from qa.answering.citations import _sentences_of
 from qa.chunking import split_sentences
 from qa.cleaning import headline_like
 from qa.generators import Message
@@ -205,7 +204,8 @@ def is_refusal(text: str) -> bool:
     t = text.strip().upper().replace(" ", "_")
     if not t or t.startswith("NICHT_IN_DEN") or any(m in t for m in REFUSAL_MARKERS):
         return True
-    first = _sentences_of(text.strip())[:1]
+    t = text.strip()
+    first = [t[a:b] for a, b in split_sentences(t)[:1]]
     return bool(first and (_REFUSAL_START.match(first[0]) or _REFUSAL_PHRASE.search(first[0])
                            or _NOT_IN_SOURCES.search(first[0])))
 
