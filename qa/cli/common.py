@@ -126,3 +126,11 @@ def _safe(text: str) -> str:
     from qa.corpus import printable
 
     return printable(text)
+
+
+def _watch_options(p: argparse.ArgumentParser, what: str) -> None:
+    """``--watch`` (``what`` it does) and ``--interval``, the same for ``qa ingest`` and
+    ``qa serve``."""
+    p.add_argument("--watch", action="store_true", help=what)
+    p.add_argument("--interval", type=_positive_float, default=1.0, metavar="SECONDS",
+                   help="with --watch: how often the folder is looked at (default: 1)")

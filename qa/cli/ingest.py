@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from qa.cli.common import _collection, _common, _positive_float, _progress, _safe, _settings
+from qa.cli.common import _collection, _common, _progress, _safe, _settings, _watch_options
 from qa.corpus import SUPPORTED
 from qa.errors import QAError
 
@@ -80,11 +80,8 @@ def add_ingest_parser(sub: Any) -> None:
                        "read are skipped with a warning.")
     s.add_argument("paths", nargs="*", help="folders or files (default: the corpus folder)")
     s.add_argument("--rebuild", action="store_true", help="ignore the existing index")
-    s.add_argument("--watch", action="store_true",
-                   help="then follow the folder: index added, changed and deleted files as "
-                   "they settle, until Ctrl-C")
-    s.add_argument("--interval", type=_positive_float, default=1.0, metavar="SECONDS",
-                   help="with --watch: how often the folder is looked at (default: 1)")
+    _watch_options(s, "then follow the folder: index added, changed and deleted files as they "
+                   "settle, until Ctrl-C")
     _common(s)
     _collection(s)
     s.set_defaults(func=cmd_ingest)

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from qa.cli.common import _collection, _common, _gen, _load, _positive_float, _settings
+from qa.cli.common import _collection, _common, _gen, _load, _settings, _watch_options
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -59,11 +59,8 @@ def add_serve_parser(sub: Any) -> None:
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     s.add_argument("--ui", action="store_true", help="also serve the chat window at /ui")
-    s.add_argument("--watch", action="store_true",
-                   help="follow the corpus folder: index added, changed and deleted files as "
+    _watch_options(s, "follow the corpus folder: index added, changed and deleted files as "
                    "they settle (as `qa ingest --watch`, beside the server)")
-    s.add_argument("--interval", type=_positive_float, default=1.0, metavar="SECONDS",
-                   help="with --watch: how often the folder is looked at (default: 1)")
     s.add_argument("--api-key", action="append", metavar="KEY",
                    help="an accepted key, in addition to QA_API_KEYS (visible in ps: prefer "
                    "the variable)")
