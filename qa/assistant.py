@@ -177,7 +177,8 @@ class Assistant:
         if s.evidence == "sentences" and index is not None and embedder is not None:
             cfg = EvidenceConfig(chunks=s.evidence_chunks, margin=s.evidence_margin,
                                  max_windows=top_k or s.evidence_windows,
-                                 per_part=s.evidence_per_part)
+                                 per_part=s.evidence_per_part,
+                                 continuation=s.evidence_continuation)
             last = getattr(self.retriever, "last_query", None)
             first = last[1] if last is not None and last[0] == q else None
             passages = select_evidence(evidence_queries(q, parts, s.evidence_per_part), hits, index, embedder,

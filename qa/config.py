@@ -83,6 +83,7 @@ class Settings:
     evidence_chunks: int = 8  # sentences of this many best chunks are candidates
     evidence_margin: float = 2.5  # take sentences scoring within this of the best one
     evidence_windows: int = 6  # passages (sentence windows) at most
+    evidence_continuation: bool = True  # a chosen sentence ending in ':' brings the next one
     evidence_per_part: bool = True  # score each part of a multi-part question on its own
     prompt_budget_tokens: int = 300  # evidence tokens at most: latency, and this model answers better with less
 

@@ -59,6 +59,9 @@ class EvidenceConfig:
     # ... each part's cosine standardised plus this share of the whole question's (the part
     # "which package does it load?" names no subject; the question does)
     question_weight: float = 0.5
+    # a chosen sentence ending in a colon ("Run this command:") takes the sentence after it,
+    # which it introduces (eval/README.md, fourth session)
+    continuation: bool = True
 
 
 def _heading(text: str, u: Sentence) -> bool:
@@ -164,9 +167,24 @@ def sentences_by_doc(sentences: Sequence[Sentence]) -> dict[str, list[int]]:
     return out
 
 
+def continues(text: str) -> bool:
+    """Does the sentence ``text`` lead into the next one? One that ends with a colon introduces
+    what follows: a command, a list, a quotation. (A sentence without final punctuation, a line
+    cut off mid-clause, was tried too: it cost docs-de 41 prompt tokens a question and lost
+    evidence, eval/README.md.)
+
+    >>> continues("Nach dem Konfigurieren führen Sie folgenden Befehl aus:")
+    True
+    >>> continues("Debian wurde 1993 gegründet."), continues("die Klasse jurabook, die u. a. die")
+    (False, False)
+    """
+    return text.rstrip().rstrip("\"'“”’»«)]").endswith(":")
+
+
 def choose(scored: Sequence[Scored], sentences: Sequence[Sentence], n_parts: int,
            budget: int, cost: Callable[[int], int],
-           cfg: EvidenceConfig = EvidenceConfig()) -> list[int]:
+           cfg: EvidenceConfig = EvidenceConfig(),
+           leads_on: Callable[[int], bool] = lambda _: False) -> list[int]:
     """Sentence indices to show, within ``budget`` tokens (``cost(i)`` of sentence ``i``).
 
     >>> s = [Sentence(f"s{i}", "d", i * 10, i * 10 + 9) for i in range(6)]
@@ -188,6 +206,10 @@ def choose(scored: Sequence[Scored], sentences: Sequence[Sentence], n_parts: int
             return False
         chosen[i] = None
         left -= c
+        j = i + 1  # a sentence that leads into the next one brings it along
+        if (leads_on(i) and j < len(sentences)
+                and sentences[j].doc_id == sentences[i].doc_id):
+            take(j)
         return True
 
     best = scored[0].score
@@ -331,7 +353,12 @@ def select_evidence(parts: Sequence[str], hits: Sequence[Hit], store: Store, emb
             costs[i] = count_tokens(text_of(u.doc_id)[u.start:u.end]) + 1
         return costs[i]
 
-    chosen = choose(scored, sentences, n_parts=len(parts), budget=budget, cost=cost, cfg=cfg)
+    def leads_on(i: int) -> bool:
+        u = sentences[i]
+        return cfg.continuation and continues(text_of(u.doc_id)[u.start:u.end])
+
+    chosen = choose(scored, sentences, n_parts=len(parts), budget=budget, cost=cost, cfg=cfg,
+                    leads_on=leads_on)
     rank_of = {s.index: r for r, s in enumerate(scored)}
     runs = windows(chosen, sentences, rank_of)[:cfg.max_windows]
 

@@ -13,7 +13,7 @@ from qa.answering.prompting import (
     is_refusal,
 )
 from qa.chunking import sentence_units
-from qa.evidence import EvidenceConfig, Scored, choose, score_sentences, terms, windows
+from qa.evidence import EvidenceConfig, Scored, choose, continues, score_sentences, terms, windows
 from qa.questions import question_parts
 from qa.types import Chunk, Document, Hit, Sentence
 
@@ -77,6 +77,29 @@ def test_choose_takes_every_part_first_then_the_best_within_the_margin() -> None
                  cfg=EvidenceConfig(neighbours=0, margin=1.5))
     assert got == [1, 2, 6]  # part 1's best (6) is below best - margin, but within twice it
     assert choose([], sents, 1, 100, lambda i: 1) == []
+
+
+def test_a_sentence_ending_in_a_colon_brings_the_sentence_it_introduces() -> None:
+    """docs-de's "mit welchem Befehl erzeugt man ein Kernel-Paket?": the best sentence is
+    "Nach dem Konfigurieren ... führen Sie folgenden Befehl aus:" and the command is the next
+    unit, which scored too low to be taken on its own; the model then named another command."""
+    text = ("Zuerst konfigurieren Sie den Kernel. Nach dem Konfigurieren führen Sie einfach "
+            "folgenden Befehl aus:\nmake deb-pkg\nDas Paket liegt dann im Ordner darüber.")
+    units = sentence_units(Document("d", "a.txt", "T", text, "x"))
+    leads = [i for i, u in enumerate(units) if continues(text[u.start:u.end])]
+    assert [text[units[i].start:units[i].end] for i in leads] == [
+        "Nach dem Konfigurieren führen Sie einfach folgenden Befehl aus:"]
+    scored = [Scored(leads[0], 2.0, 0)]
+    cfg = EvidenceConfig(neighbours=0)
+    without = choose(scored, units, 1, budget=100, cost=lambda i: 5, cfg=cfg)
+    got = choose(scored, units, 1, budget=100, cost=lambda i: 5, cfg=cfg,
+                 leads_on=lambda i: continues(text[units[i].start:units[i].end]))
+    assert without == [leads[0]]
+    assert got == [leads[0], leads[0] + 1]
+    assert text[units[leads[0] + 1].start:units[leads[0] + 1].end] == "make deb-pkg"
+    # the budget still binds: no room, no continuation
+    assert choose(scored, units, 1, budget=5, cost=lambda i: 5, cfg=cfg,
+                  leads_on=lambda i: True) == [leads[0]]
 
 
 def test_score_prefers_the_sentence_with_the_question_terms() -> None:
