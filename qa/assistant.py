@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from qa import composition
-from qa.answering import finish
+from qa.answering import Verdict, finish
 from qa.answering.prompting import (
     NOT_FOUND,
     REFUSAL_MARKERS,
@@ -22,6 +22,7 @@ from qa.answering.prompting import (
     build_messages,
     could_be_refusal,
     is_refusal,
+    retry_messages,
     select_passages,
 )
 from qa.composition import (  # re-exports for one release (see __all__)
@@ -249,6 +250,8 @@ class Assistant:
 
         verdict = finish(w.raw, passages, q, len(parts), lang, error=w.error, reason=reason,
                          verify=verify if s.verify_threshold > 0 else None)
+        if verdict.unsupported and s.retry_unsupported:
+            verdict = self._retry(w, messages, verdict, passages, q, len(parts), lang)
         if verdict.abstained:
             log.info("abstaining: %s", verdict.reason)
         text, citations, abstained = verdict.text, list(verdict.citations), verdict.abstained
@@ -267,6 +270,24 @@ class Assistant:
         marks["checks"] = marks["end"] = time.perf_counter()
         record_answer_spans(answer, marks, t0)
         yield Done(answer)
+
+    def _retry(self, w: _Writing, messages: list, verdict: Verdict, passages: Sequence[Passage],
+               q: str, n_parts: int, lang: str) -> Verdict:
+        """A reply withheld for numbers or names no passage holds, written once more with
+        them named (``retry_messages``); the second reply is shown when it passes ``finish``,
+        otherwise the first verdict stands. Not streamed: the answer replaces the draft."""
+        log.info("second try: %s", verdict.reason)
+        retry = retry_messages(messages, w.raw, verdict.unsupported, lang)
+        raw = ""
+        try:
+            for piece in w.generator.stream(retry, self.settings.max_answer_tokens,
+                                            self.settings.temperature):
+                raw += piece
+        except QAError as e:
+            log.warning("second try failed: %s", e)
+            return verdict
+        second = finish(raw, passages, q, n_parts, lang)
+        return verdict if second.abstained else second
 
     def _refusal_probability(self, generator: Generator, messages: list) -> float | None:
         """How likely the model is to refuse (``StartProbing`` generators), or None."""

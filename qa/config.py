@@ -103,6 +103,9 @@ class Settings:
     # the local model's probability that the cited passages state the reply (qa.grounding),
     # below which a written reply is withheld; 0 turns the check off
     verify_threshold: float = 0.0
+    # a reply withheld for numbers or names no passage holds is written once more, with what
+    # was unsupported named (eval/README.md, fourth session)
+    retry_unsupported: bool = False
 
     # hosted (OpenAI-compatible)
     openai_base_url: str = "https://api.openai.com/v1"

@@ -237,3 +237,46 @@ def test_a_non_answer_before_the_marker_is_still_no_answer(fake_assistant: Assis
     # a question of one part: the text before the marker is not taken as an answer
     one = fake_assistant.ask("Wie viele Alibaba-Aktien hat Ark Invest gekauft?")
     assert one.abstained and one.abstain_reason == "the model refused"
+
+
+def _retrying(fake_assistant: Assistant, on: bool = True) -> Assistant:
+    return Assistant.load(fake_assistant.settings.replace(retry_unsupported=on),
+                          embedder=fake_assistant.embedder, generator=FakeGenerator())
+
+
+def test_a_reply_with_an_invented_number_is_written_once_more(fake_assistant: Assistant) -> None:
+    q = "Wie viel investiert Alibaba?"
+    assistant = _retrying(fake_assistant)
+    gen = assistant.generator
+    second_reply = "Cathie Wood investierte 16,3 Millionen US-Dollar in Alibaba [3]."
+    gen.enqueue("Alibaba investiert 4817 Milliarden Yuan [1].", second_reply)
+    a = assistant.ask(q)
+    assert not a.abstained and a.text == second_reply and [c.n for c in a.citations] == [3]
+    assert len(gen.history) == 2  # the second try sees the first reply and what was invented
+    first, second = gen.history
+    assert second[:len(first)] == first
+    assert second[-2] == {"role": "assistant",
+                          "content": "Alibaba investiert 4817 Milliarden Yuan [1]."}
+    assert "„4817“" in second[-1]["content"] and NOT_FOUND in second[-1]["content"]
+
+
+def test_a_second_reply_that_fails_again_keeps_the_first_reason(fake_assistant: Assistant) -> None:
+    assistant = _retrying(fake_assistant)
+    assistant.generator.enqueue("Alibaba investiert 4817 Milliarden Yuan [1].",
+                                "Es sind 9999 Milliarden Yuan [1].")
+    a = assistant.ask("Wie viel investiert Alibaba?")
+    assert a.abstained and a.abstain_reason is not None
+    assert a.abstain_reason.startswith("numbers or names no passage holds: 4817")
+    assert a.draft == "Alibaba investiert 4817 Milliarden Yuan [1]."
+    refused = _retrying(fake_assistant)
+    refused.generator.enqueue("Alibaba investiert 4817 Milliarden Yuan [1].", NOT_FOUND)
+    assert refused.ask("Wie viel investiert Alibaba?").abstained
+
+
+def test_no_second_try_when_it_is_off_or_the_reason_is_another(fake_assistant: Assistant) -> None:
+    off = _retrying(fake_assistant, on=False)
+    off.generator.enqueue("Alibaba investiert 4817 Milliarden Yuan [1].")
+    assert off.ask("Wie viel investiert Alibaba?").abstained and len(off.generator.history) == 1
+    on = _retrying(fake_assistant)
+    on.generator.enqueue(NOT_FOUND)  # a refusal is not an invention: no second try
+    assert on.ask("Wie viel investiert Alibaba?").abstained and len(on.generator.history) == 1

@@ -49,6 +49,16 @@ class Verdict:
     abstained: bool
     reason: str | None = None  # why the reply is not shown
     draft: str | None = None  # the withheld reply, when the model wrote one
+    unsupported: tuple[str, ...] = ()  # the numbers and names no passage holds, if that is why
+
+
+INVENTED = "numbers or names no passage holds: "
+
+
+def invented_items(text: str, passages: Sequence[Passage], question: str) -> tuple[str, ...]:
+    """The numbers and names of ``text`` that neither the passages nor the question hold."""
+    return tuple(sorted(unsupported_numbers(text, passages, question)
+                        | unsupported_names(text, passages, question)))
 
 
 def abstain_reason(text: str, citations: Sequence[Citation], refused: bool,
@@ -63,10 +73,9 @@ def abstain_reason(text: str, citations: Sequence[Citation], refused: bool,
     """
     if refused:
         return "the model refused"
-    invented = unsupported_numbers(text, passages, question) | unsupported_names(text, passages,
-                                                                                 question)
+    invented = invented_items(text, passages, question)
     if invented:
-        return "numbers or names no passage holds: " + ", ".join(sorted(invented))
+        return INVENTED + ", ".join(invented)
     if not citations:
         return "no passage supports the reply"
     if lacks_what_was_asked(text, question):
@@ -105,7 +114,9 @@ def finish(raw: str, passages: Sequence[Passage], question: str, n_parts: int, l
         reason = verify(text, citations)
     if reason is not None:
         draft = None if raw == NOT_FOUND else raw.strip() or None
-        return Verdict(ABSTAIN_TEXT[language], (), True, reason, draft)
+        unsupported = (invented_items(text, passages, question)
+                       if reason.startswith(INVENTED) else ())
+        return Verdict(ABSTAIN_TEXT[language], (), True, reason, draft, unsupported)
     if rest_missing:
         text = f"{text} {REST_MISSING_TEXT[language]}"
     return Verdict(text.strip(), tuple(citations), False)

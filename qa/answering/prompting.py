@@ -134,6 +134,30 @@ def format_context(passages: Sequence[Passage], language: str) -> str:
     return "\n".join(out)
 
 
+RETRY = {
+    "de": "Diese Angaben stehen in keiner Textstelle: {items}. Beantworte die Frage noch einmal, "
+          "nur mit Zahlen und Namen aus den Textstellen. Steht die Antwort in keiner Textstelle, "
+          f"antworte genau: {NOT_FOUND}",
+    "en": "These are in no passage: {items}. Answer the question again, using only numbers and "
+          "names from the passages. If no passage gives the answer, reply exactly: "
+          f"{NOT_FOUND}",
+}
+
+
+def retry_messages(messages: Sequence[Message], draft: str, unsupported: Sequence[str],
+                   language: str) -> list[Message]:
+    """The conversation once more, after a reply withheld for numbers or names no passage
+    holds: the reply as the model's turn, then what was unsupported, named.
+
+    >>> m = retry_messages([{"role": "user", "content": "Frage"}], "Es sind 480 [1].", ["480"], "de")
+    >>> [x["role"] for x in m], m[-1]["content"][:43]
+    (['user', 'assistant', 'user'], 'Diese Angaben stehen in keiner Textstelle: ')
+    """
+    items = ", ".join(f"„{u}“" if language == "de" else f'"{u}"' for u in unsupported)
+    return [*messages, {"role": "assistant", "content": draft},
+            {"role": "user", "content": RETRY.get(language, RETRY["en"]).format(items=items)}]
+
+
 def build_messages(question: str, passages: Sequence[Passage], language: str,
                    parts: Sequence[str] = ()) -> list[Message]:
     """System and user message: articles, question, its parts when it has several, the answer
