@@ -120,6 +120,33 @@ def test_documents_panel_lists_adds_and_deletes_in_the_chosen_collection(
     assert {r[1] for r in out[1]} == {"orca.txt"}
 
 
+def test_a_thumb_is_stored_and_exported_with_the_collection_that_answered(
+        app: Any, tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from qa.feedback import read_feedback
+
+    fns = callbacks(app)
+    chat, _, turns, ids = ask(fns, app, "Who leads the zebra project?", "team-a")
+    like = gr.LikeData(None, {"index": 1, "value": chat[1]["content"], "liked": False})
+    # the picker has moved on (a collection that failed to load keeps the old chat): the
+    # rating still names the collection that answered
+    fns["on_like"](turns, ids, like, None, "team-b")
+    # an id no longer among the recent answers: the picker's collection
+    fns["on_like"](turns, ["ans_forgotten"], like, None, "team-a")
+    records = read_feedback(app.feedback_path)
+    assert [(r["answer_id"], r["collection"], r["via"]) for r in records] == [
+        (ids[0], "team-a", "ui"), ("ans_forgotten", "team-a", "ui")]
+    out = subprocess.run([sys.executable, "-m", "qa.cli", "feedback", "export", "--file",
+                          str(app.feedback_path)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(r["id"], r["feedback"]["collection"]) for r in rows] == [
+        ("fb-ans_forgotten", "team-a")]  # one question in one collection: the latest rating
+
+
 def test_a_collection_not_offered_is_refused(two: Settings, fake_models: FakeGenerator) -> None:
     app = ui.App(two, collections=["default", "team-a"])
     assert app.collections() == ["default", "team-a"]

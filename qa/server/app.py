@@ -140,8 +140,8 @@ class Server:
         return view
 
     def remember(self, answer: Answer) -> str:
-        """The id under which ``answer`` can be rated."""
-        return self.answers.add(answer)
+        """The id under which ``answer`` can be rated (with this server's collection)."""
+        return self.answers.add(answer, self.name)
 
     def stale(self) -> bool:
         """Whether the index folder's ``CURRENT`` names another version than the one loaded

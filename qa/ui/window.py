@@ -165,7 +165,7 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                     answer = event.answer
             if answer is None:
                 raise QAError("the answer pipeline ended without an answer")
-            answer_id = app.answers.add(answer)
+            answer_id = app.answers.add(answer, collection or DEFAULT)
             chat[-1] = {"role": "assistant", "content": render_answer(answer, turn)}
             yield (gr.skip(), chat, sources_html(answer, turn, collection), [*turns, answer],
                    [*ids, answer_id])
@@ -187,7 +187,8 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
             return sources_html(turns[turn], turn, collection)
         return gr.skip()
 
-    def on_like(turns: list, ids: list, evt: gr.LikeData, request: gr.Request) -> None:
+    def on_like(turns: list, ids: list, evt: gr.LikeData, request: gr.Request,
+                collection: str | None = None) -> None:
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         turn = int(index) // 2
         answer = turns[turn] if 0 <= turn < len(turns) else None
@@ -195,10 +196,13 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
             return
         rating = "up" if evt.liked in (True, "Like") else "down"
         answer_id = ids[turn] if turn < len(ids) else None
-        try:  # stored like a rating over the API (POST /v1/feedback): with the answer's id
+        # the collection that answered (the picker's, when the id has left the recent answers)
+        answered = (app.answers.collection(answer_id) if answer_id else None) or collection
+        try:  # stored like a rating over the API (POST /v1/feedback): id and collection
             record_feedback(app.feedback_path, answer, rating,
                             session=getattr(request, "session_hash", None), via="ui",
-                            **({"answer_id": answer_id} if answer_id else {}))
+                            **({"answer_id": answer_id} if answer_id else {}),
+                            collection=answered or DEFAULT)
         except (OSError, QAError) as e:
             gr.Warning(f"Feedback konnte nicht gespeichert werden: {e}")
             return
@@ -388,7 +392,7 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
         chatbot.example_select(pick_example, None, question, queue=False).then(
             respond, ask_inputs, ask_outputs, concurrency_limit=16, concurrency_id="ask",
             show_progress="hidden")
-        chatbot.like(on_like, [turns, answer_ids], None, queue=False)
+        chatbot.like(on_like, [turns, answer_ids, collection], None, queue=False)
         chatbot.select(show_turn, [turns, collection], sources, queue=False)
         clear.click(lambda: ([], [], [], render_empty(), ""), None,
                     [chatbot, turns, answer_ids, sources, question], queue=False)
