@@ -117,6 +117,25 @@ class App:
         index = self.assistant_of(collection).index
         return index.document_by_source(source) if index is not None else None
 
+    def index_line(self, collection: str | None = None) -> str:
+        """The settings tab's line about ``collection``'s index (Markdown): where it is, its
+        documents, chunks and embedding model, the articles folder, the feedback file."""
+        from qa.render import esc
+
+        assistant = self.assistant_of(collection)
+        s, index = assistant.settings, assistant.index
+        where = str(assistant.store or s.index_dir)
+        if index is None:
+            built = "not built"
+        else:
+            m = index.manifest
+            docs, chunks = len(m.get("documents") or {}), int(m.get("chunks") or 0)
+            model = (m.get("config") or {}).get("embed_model") or s.embed_model
+            built = (f"{docs} document{'' if docs == 1 else 's'}, {chunks} chunk"
+                     f"{'' if chunks == 1 else 's'}, embeddings `{esc(model)}`")
+        return (f"Index ({esc(self._name(collection))}): `{esc(where)}` · {built} · "
+                f"articles: `{esc(s.corpus_dir)}` · feedback: `{esc(self.feedback_path)}`")
+
     def reload(self, collection: str | None = None) -> None:
         """Answer from ``collection``'s index as it is now (after an upload, delete, rebuild)."""
         self.session.reload(self._name(collection))

@@ -244,6 +244,13 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                 status("ok", f"Collection {collection or DEFAULT}: {len(rows)} document"
                        f"{'' if len(rows) == 1 else 's'}"))
 
+    def index_info(collection: str | None) -> str:
+        """The settings tab's index line for this session's collection."""
+        try:
+            return app.index_line(collection)
+        except QAError as e:
+            return f"Index ({esc(collection or DEFAULT)}): {esc(str(e))}"
+
     def status(kind: str, text: str) -> str:
         return f'<div class="qa-status qa-status-{esc(kind)}">{esc(text)}</div>'
 
@@ -369,7 +376,7 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                     rebuild_btn = gr.Button("Rebuild index from folder", elem_id="qa-rebuild",
                                             scale=1)
                 article = gr.HTML("", elem_id="qa-article-view", js_on_load=None, padding=True)
-            with gr.Tab("Einstellungen / settings", id="settings"):
+            with gr.Tab("Einstellungen / settings", id="settings") as settings_tab:
                 backend = gr.Radio(backends, value=s.backend, label="Backend",
                                    elem_id="qa-backend", visible=len(backends) > 1)
                 model = gr.Dropdown(app.models(s.backend), value=app.current_model(),
@@ -379,9 +386,8 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                                   elem_id="qa-topk")
                 language = gr.Radio(LANGUAGES, value=s.language, label="Answer language",
                                     elem_id="qa-language")
-                where = str(app.assistant.store or s.index_dir)
-                gr.Markdown(f"Index: `{esc(where)}` · articles: `{esc(s.corpus_dir)}` · "
-                            f"feedback: `{esc(app.feedback_path)}`")
+                # the index of this session's collection (updated by the picker and the tab)
+                index_info_md = gr.Markdown(app.index_line(DEFAULT), elem_id="qa-index-info")
 
         ask_inputs = [question, chatbot, turns, answer_ids, backend, model, top_k, language,
                       filter_sources, date_from, date_to, collection]
@@ -416,6 +422,8 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
         collection.change(on_collection, collection,
                           [chatbot, turns, answer_ids, sources, question, table, doc_pick,
                            filter_sources, article, doc_status], show_progress="minimal")
+        collection.change(index_info, collection, index_info_md, show_progress="hidden")
+        settings_tab.select(index_info, collection, index_info_md, show_progress="hidden")
     return demo
 
 
