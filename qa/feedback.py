@@ -110,36 +110,47 @@ def read_feedback(path: Path | str) -> list[dict[str, Any]]:
 
 
 class RecentAnswers:
-    """The last ``size`` answers by id, so a rating sent later (``POST /v1/feedback``) is stored
-    with the whole answer it rates. In memory: ids do not survive a restart, the price of not
+    """The last ``size`` answers by id, each with the collection it answered from, so a rating
+    sent later (``POST /v1/feedback``, a thumb in the chat window) is stored with the whole
+    answer it rates and its collection. In memory: ids do not survive a restart, the price of not
     writing every answer to disk.
 
     >>> recent = RecentAnswers(size=2)
     >>> a, b, c = (recent.add(x) for x in ("A", "B", "C"))  # any object; Answers in the server
     >>> recent.get(a), recent.get(c), a.startswith("ans_")
     (None, 'C', True)
+    >>> d = recent.add("D", collection="team-a")
+    >>> recent.collection(d), recent.collection(c), recent.collection(a)
+    ('team-a', None, None)
     """
 
     def __init__(self, size: int = 1000) -> None:
         from collections import OrderedDict
 
         self.size = size
-        self._answers: OrderedDict[str, Any] = OrderedDict()
+        self._answers: OrderedDict[str, tuple[Any, str | None]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def add(self, answer: Any) -> str:
+    def add(self, answer: Any, collection: str | None = None) -> str:
+        """A new id for ``answer``, answered from ``collection``."""
         import uuid
 
         answer_id = f"ans_{uuid.uuid4().hex}"
         with self._lock:
-            self._answers[answer_id] = answer
+            self._answers[answer_id] = (answer, collection)
             while len(self._answers) > self.size:
                 self._answers.popitem(last=False)
         return answer_id
 
     def get(self, answer_id: str) -> Any:
         with self._lock:
-            return self._answers.get(answer_id)
+            return self._answers.get(answer_id, (None, None))[0]
+
+    def collection(self, answer_id: str) -> str | None:
+        """The collection the answer with ``answer_id`` came from (``None``: not said, or the
+        id is unknown or too old)."""
+        with self._lock:
+            return self._answers.get(answer_id, (None, None))[1]
 
 
 def gold_candidates(records: list[dict[str, Any]],
@@ -150,8 +161,10 @@ def gold_candidates(records: list[dict[str, Any]],
     gives its text as ``reference`` and its citations as ``evidence``; a 👍 on an abstention marks
     the question unanswerable; a 👎 on an abstention marks it answerable; a 👎 on an answer leaves
     ``answerable`` unknown (``None``: wrong, or not in the documents). Candidates go to the
-    ``tune`` split (never the reported half), and ``feedback`` keeps the rated answer.
-    ``rating`` ('up' or 'down') keeps only those; the latest rating of a question wins.
+    ``tune`` split (never the reported half), and ``feedback`` keeps the rated answer and the
+    collection it answered from (``None`` in ratings stored before collections were recorded).
+    ``rating`` ('up' or 'down') keeps only those; the latest rating of a question in a collection
+    wins (the same question in two collections is two candidates).
 
     >>> rec = {"rating": "down", "question": "Wer?", "language": "de", "abstained": True,
     ...        "answer": "Dazu steht nichts.", "citations": [], "answer_id": "ans_1"}
@@ -159,23 +172,28 @@ def gold_candidates(records: list[dict[str, Any]],
     [('fb-ans_1', 'fact', True)]
     >>> gold_candidates([rec], rating="up")
     []
+    >>> other = {**rec, "answer_id": "ans_2", "collection": "team-a"}
+    >>> [(g["id"], g["feedback"]["collection"]) for g in gold_candidates([rec, other])]
+    [('fb-ans_1', None), ('fb-ans_2', 'team-a')]
     """
     import hashlib
 
     keep = normalize_rating(rating) if rating is not None else None
-    latest: dict[str, dict[str, Any]] = {}
+    latest: dict[tuple[str | None, str], dict[str, Any]] = {}
     for r in records:
         if r.get("rating") not in ("up", "down") or (keep and r["rating"] != keep):
             continue
         question = r.get("standalone_question") or r.get("question") or ""
         if question.strip():
-            latest.pop(question, None)
-            latest[question] = r
+            slot = (r.get("collection"), question)
+            latest.pop(slot, None)
+            latest[slot] = r
     out = []
-    for question, r in latest.items():
+    for (collection, question), r in latest.items():
         up, abstained = r["rating"] == "up", bool(r.get("abstained"))
         answerable = (not abstained) if up else (True if abstained else None)
-        key = r.get("answer_id") or hashlib.sha256(question.encode()).hexdigest()[:12]
+        named = f"{collection}\n{question}" if collection else question  # an id per collection
+        key = r.get("answer_id") or hashlib.sha256(named.encode()).hexdigest()[:12]
         cites = r.get("citations") or []
         out.append({
             "id": f"fb-{key}", "question": question, "language": r.get("language") or "",
@@ -187,6 +205,7 @@ def gold_candidates(records: list[dict[str, Any]],
                           "quote": c["quote"]} for c in cites] if up else [],
             "multi_part": False, "split": "tune",
             "feedback": {k: r.get(k) for k in ("rating", "comment", "answer", "citations",
-                                               "model", "timestamp", "answer_id")},
+                                               "model", "timestamp", "answer_id",
+                                               "collection")},
         })
     return out

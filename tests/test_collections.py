@@ -261,6 +261,34 @@ def test_documents_change_per_collection(two: Settings) -> None:
 
 
 @pytest.mark.server
+def test_ratings_are_stored_and_exported_with_the_collection_that_answered(
+        two: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    from qa.feedback import read_feedback
+
+    q = {"question": "Who leads the zebra project?"}
+    msg = [{"role": "user", "content": "Who leads the orca project?"}]
+    with serve(two) as srv, httpx.Client(base_url=srv.url, timeout=30) as http:
+        ids = [http.post("/v1/collections/team-a/ask", json=q).json()["answer_id"],
+               http.post("/v1/chat/completions", json={"model": "qa:team-b", "messages": msg}
+                         ).json()["qa"]["answer_id"],
+               http.post("/v1/ask", json=q).json()["answer_id"]]
+        for answer_id in ids:  # one route rates the answers of every collection
+            r = http.post("/v1/feedback", json={"answer_id": answer_id, "rating": "down"})
+            assert r.status_code == 201, r.text
+    store = two.data_dir / "feedback.jsonl"
+    assert [(r["answer_id"], r["collection"]) for r in read_feedback(store)] == [
+        (ids[0], "team-a"), (ids[1], "team-b"), (ids[2], "default")]
+    capsys.readouterr()
+    assert main(["feedback", "export", "--file", str(store)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    # the same question in two collections: two candidates, each with its collection
+    assert [(r["id"], r["question"], r["feedback"]["collection"]) for r in rows] == [
+        (f"fb-{ids[0]}", q["question"], "team-a"),
+        (f"fb-{ids[1]}", msg[0]["content"], "team-b"),
+        (f"fb-{ids[2]}", q["question"], "default")]
+
+
+@pytest.mark.server
 def test_keys_limited_to_a_collection_and_read_only(two: Settings) -> None:
     keys = (ALL, f"{A_ONLY}@team-a", f"{A_READ}@team-a:ro")
     q = {"question": "Who leads the zebra project?"}

@@ -108,8 +108,8 @@ def test_thumbs_are_stored_with_the_answer_id_and_exported_like_api_ratings(
     up = gr.LikeData(None, {"index": 1, "value": chat[1]["content"], "liked": True})
     fns["on_like"](turns, ids, up, None)
     records = read_feedback(app.feedback_path)
-    assert [(r["answer_id"], r["rating"], r["via"]) for r in records] == [
-        (ids[1], "down", "ui"), (ids[0], "up", "ui")]
+    assert [(r["answer_id"], r["rating"], r["via"], r["collection"]) for r in records] == [
+        (ids[1], "down", "ui", "default"), (ids[0], "up", "ui", "default")]
     assert records[0]["question"] == "Wer leitet Alibaba?" and records[0]["passages"]
 
     out = subprocess.run([sys.executable, "-m", "qa.cli", "feedback", "export", "--file",
@@ -119,3 +119,4 @@ def test_thumbs_are_stored_with_the_answer_id_and_exported_like_api_ratings(
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["id"] for r in rows] == [f"fb-{ids[1]}"]
     assert rows[0]["feedback"]["answer_id"] == ids[1]
+    assert rows[0]["feedback"]["collection"] == "default"

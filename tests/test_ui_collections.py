@@ -120,6 +120,61 @@ def test_documents_panel_lists_adds_and_deletes_in_the_chosen_collection(
     assert {r[1] for r in out[1]} == {"orca.txt"}
 
 
+def test_the_settings_tab_describes_the_index_of_the_chosen_collection(
+        app: Any, tmp_path: Path) -> None:
+    demo = ui.build(app)
+    line = [c["props"]["value"] for c in demo.config["components"]
+            if c.get("props", {}).get("elem_id") == "qa-index-info"]
+    assert line == [app.index_line("default")]  # the page opens on the default collection
+    assert "Index (default)" in line[0] and "5 documents" in line[0]
+    # the line follows the picker, and is read again when the tab is opened
+    wired = [f for f in demo.fns.values() if f.fn is not None and f.fn.__name__ == "index_info"]
+    assert {(type(demo.blocks[block]).__name__, event)
+            for f in wired for block, event in f.targets} == {("Dropdown", "change"),
+                                                              ("Tab", "select")}
+    for f in wired:
+        assert [getattr(c, "elem_id", None) for c in f.inputs] == ["qa-collection"]
+        assert [getattr(c, "elem_id", None) for c in f.outputs] == ["qa-index-info"]
+    index_info = wired[0].fn
+    a = index_info("team-a")
+    team_a = app.catalog.settings_of("team-a")
+    assert "Index (team-a)" in a and "1 document, " in a and "embeddings `fake-embedder`" in a
+    assert str(team_a.index_dir) in a and str(team_a.corpus_dir) in a
+    assert str(app.settings.index_dir) not in a.replace(str(team_a.index_dir), "")
+    lynx = tmp_path / "lynx.txt"
+    lynx.write_text(LYNX)
+    callbacks(app)["add_docs"]([str(lynx)], False, "team-b")
+    b = index_info("team-b")
+    assert "Index (team-b)" in b and "2 documents" in b  # the index as it is now
+
+
+def test_a_thumb_is_stored_and_exported_with_the_collection_that_answered(
+        app: Any, tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from qa.feedback import read_feedback
+
+    fns = callbacks(app)
+    chat, _, turns, ids = ask(fns, app, "Who leads the zebra project?", "team-a")
+    like = gr.LikeData(None, {"index": 1, "value": chat[1]["content"], "liked": False})
+    # the picker has moved on (a collection that failed to load keeps the old chat): the
+    # rating still names the collection that answered
+    fns["on_like"](turns, ids, like, None, "team-b")
+    # an id no longer among the recent answers: the picker's collection
+    fns["on_like"](turns, ["ans_forgotten"], like, None, "team-a")
+    records = read_feedback(app.feedback_path)
+    assert [(r["answer_id"], r["collection"], r["via"]) for r in records] == [
+        (ids[0], "team-a", "ui"), ("ans_forgotten", "team-a", "ui")]
+    out = subprocess.run([sys.executable, "-m", "qa.cli", "feedback", "export", "--file",
+                          str(app.feedback_path)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(r["id"], r["feedback"]["collection"]) for r in rows] == [
+        ("fb-ans_forgotten", "team-a")]  # one question in one collection: the latest rating
+
+
 def test_a_collection_not_offered_is_refused(two: Settings, fake_models: FakeGenerator) -> None:
     app = ui.App(two, collections=["default", "team-a"])
     assert app.collections() == ["default", "team-a"]
@@ -218,6 +273,11 @@ def test_two_browser_sessions_keep_their_own_collection(served: str, tmp_path: P
                 page.wait_for_selector("#qa-question textarea")
                 assert page.locator("#qa-collection").is_visible()
             choose(a, "team-a")
+            open_tab(a, "Einstellungen / settings")  # the index line follows the picker
+            a.wait_for_function("() => document.querySelector('#qa-index-info')"
+                                ".innerText.includes('Index (team-a)')", timeout=10_000)
+            assert "1 document," in a.locator("#qa-index-info").inner_text()
+            open_tab(a, "Chat")
             t = ask_in_page(a, "Who leads the zebra project?", timeout_s=60)
             assert t["error"] is None, t
             assert files(a) == ["zebra.txt"]

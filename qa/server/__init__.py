@@ -53,7 +53,7 @@ def build(settings: Settings, config: ServerConfig, ui: bool = False) -> Any:
     offered = keys.window_collections(names(settings)) if keys.public else None
     ui_app = mod.App(settings, collections=offered)  # one assistant, library, catalog for both
     # a collection is loaded once for the window and the API
-    app = create_app(ui_app.assistant, ui_app.library, config, ui_app.catalog)
+    app = create_app(ui_app.assistant, ui_app.library, config, session=ui_app.session)
     import gradio as gr
 
     demo = mod.build(ui_app)

@@ -55,6 +55,7 @@ from qa.server.routes.collections import add_collection_routes
 from qa.server.routes.documents import add_document_routes
 from qa.server.routes.health import add_health_routes
 from qa.server.security import BodyLimit, EdgeGuard, Grant, KeyCheck, KeyGate, grant_of, is_loopback
+from qa.session import Session, reload
 from qa.telemetry import Metrics
 from qa.types import Answer
 
@@ -87,7 +88,8 @@ class Server:
     """What the routes share: the assistant, the library, the answer slots, readiness."""
 
     def __init__(self, assistant: Assistant, library: DocumentLibrary | None,
-                 config: ServerConfig, catalog: Catalog | None = None) -> None:
+                 config: ServerConfig, catalog: Catalog | None = None,
+                 session: Session | None = None) -> None:
         self.assistant = assistant
         self.library = library or DocumentLibrary(assistant.settings, assistant.embedder,
                                                      assistant.store)
@@ -99,8 +101,10 @@ class Server:
         self.answers = RecentAnswers()  # by answer_id, for POST /v1/feedback
         self.metrics = Metrics(queue_depth=lambda: self.slots.admitted)  # GET /metrics
         self._looked = 0.0  # when ``fresh`` last looked for a newer index version
-        # the other collections, loaded on first use (``catalog``: shared with the chat window)
-        self.catalog = catalog or Catalog(assistant)
+        # the other collections (loaded on first use), warm-up and reload: ``qa.session``'s,
+        # the chat window's own object with ``qa serve --ui``
+        self.session = session or Session(assistant, catalog)
+        self.catalog = self.session.catalog
         self.name = DEFAULT
         self._views: dict[str, Server] = {}
 
@@ -136,8 +140,8 @@ class Server:
         return view
 
     def remember(self, answer: Answer) -> str:
-        """The id under which ``answer`` can be rated."""
-        return self.answers.add(answer)
+        """The id under which ``answer`` can be rated (with this server's collection)."""
+        return self.answers.add(answer, self.name)
 
     def stale(self) -> bool:
         """Whether the index folder's ``CURRENT`` names another version than the one loaded
@@ -164,19 +168,10 @@ class Server:
             await self.reload()
 
     def warm_up(self) -> None:
-        from qa.generators.llamacpp import LocalGenerator
-
-        t0 = time.perf_counter()
-        try:
-            self.assistant.retrieve("warm up")
-            for g in (self.assistant.generator, self.assistant.fallback):
-                if isinstance(g, LocalGenerator):
-                    _ = g.llm  # loads the GGUF; nothing is generated
+        """``qa.session.warm_up``: ready when it worked, else its error for /readyz."""
+        self.warm_error = self.session.warm_up()
+        if self.warm_error is None:
             self.ready.set()
-            log.info("ready in %.1f s", time.perf_counter() - t0)
-        except Exception as e:  # noqa: BLE001 - shown by /readyz
-            self.warm_error = str(e)
-            log.warning("warm-up failed: %s", e)
 
     def question(self, text: str) -> str:
         return check_question(text, self.assistant.settings.max_question_chars)
@@ -222,16 +217,19 @@ class Server:
             await events.aclose()  # type: ignore[attr-defined]
 
     async def reload(self) -> None:
-        await run_in_threadpool(self.assistant.reload_index)
+        """This collection's index as it is now, search structures loaded (``qa.session``)."""
+        await run_in_threadpool(reload, self.assistant)
 
 
 def create_app(assistant: Assistant, library: DocumentLibrary | None = None,
-               config: ServerConfig | None = None, catalog: Catalog | None = None) -> FastAPI:
-    """The API over ``assistant`` (and ``library``, by default one over the same settings; and
-    ``catalog``, the other collections, by default one of its own)."""
+               config: ServerConfig | None = None, catalog: Catalog | None = None,
+               session: Session | None = None) -> FastAPI:
+    """The API over ``assistant`` (and ``library``, by default one over the same settings;
+    ``catalog``, the other collections, by default one of its own; ``session``, by default one
+    over ``assistant`` and ``catalog``: the chat window's with ``qa serve --ui``)."""
     config = config or ServerConfig()
     keys = KeyCheck(config.api_keys, config.host, config.local_changes_without_key)
-    srv = root = Server(assistant, library, config, catalog)
+    srv = root = Server(assistant, library, config, catalog, session)
     unknown = keys.collections_named() - set(root.catalog.names())
     if unknown:
         raise QAError(f"API key limits name unknown collection(s) {', '.join(sorted(unknown))}; "

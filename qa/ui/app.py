@@ -1,8 +1,9 @@
 """The chat window's parts shared by all browser sessions, without Gradio (``ui.py`` wires them).
 
-One ``App`` per process: the default collection's assistant (loaded at start) and, for the other
-collections of the settings (``qa.collections``), a ``Catalog`` that loads each on its first use
-with the one generator, a ``DocumentLibrary`` and a ``PageViewer`` per collection. Which
+One ``App`` per process: the default collection's assistant (loaded at start), a
+``qa.session.Session`` (the other collections of the settings, each loaded on its first use with
+the one generator; the models offered; reload and warm-up: the same as ``qa serve``'s, and with
+``qa serve --ui`` the same object), a ``DocumentLibrary`` and a ``PageViewer`` per collection. Which
 collection a browser session reads is that session's choice (a value of its page, passed to
 every call here); nothing here remembers it, so two sessions never see each other's choice.
 
@@ -13,14 +14,13 @@ logged it in.
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from qa.collections import DEFAULT, Catalog, names
+from qa.collections import DEFAULT, names
 from qa.errors import InputError
+from qa.session import Session
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from qa.documents import DocumentLibrary
     from qa.page_view import PageViewer
     from qa.types import Document
-
-log = logging.getLogger("qa.ui")
 
 
 class App:
@@ -49,13 +47,14 @@ class App:
         # answer ids as the HTTP API gives them (``ans_...``): a thumb is stored with its id
         self.answers = RecentAnswers()
         self.pages = PageViewer(settings.corpus_dir)  # cited PDF pages, only from the corpus
-        self.catalog = Catalog(self.assistant)  # the other collections, loaded on first use
+        # the other collections (loaded on first use), the models chosen, reload and warm-up
+        self.session = Session(self.assistant)
+        self.catalog = self.session.catalog
         known = names(settings)
         wanted = known if collections is None else [n for n in known if n in collections]
         self.offered = [DEFAULT, *[n for n in wanted if n != DEFAULT]]
         self._libraries: dict[str, DocumentLibrary] = {DEFAULT: self.library}
         self._pages: dict[str, PageViewer] = {DEFAULT: self.pages}
-        self._generators = {(settings.backend, self.current_model()): self.assistant.generator}
         self._lock = threading.Lock()
 
     # -- collections -------------------------------------------------------------------------
@@ -73,7 +72,7 @@ class App:
     def assistant_of(self, collection: str | None = None) -> Assistant:
         """The assistant of ``collection`` (default: the default one), loaded on first use;
         ``InputError`` for a collection that is not offered."""
-        return self.catalog.get(self._name(collection))
+        return self.session.assistant_of(self._name(collection))
 
     def library_of(self, collection: str | None = None) -> DocumentLibrary:
         """The documents of ``collection``: its corpus folder and its index."""
@@ -98,70 +97,53 @@ class App:
                 self._pages[name] = PageViewer(self.catalog.settings_of(name).corpus_dir)
             return self._pages[name]
 
-    # -- models ------------------------------------------------------------------------------
+    # -- models, reload, warm-up: the session's (shared with ``qa serve``'s routes) -----------
     def current_model(self) -> str:
-        return self.settings.model
+        return self.session.current_model()
 
     def backends(self) -> list[str]:
-        from qa import registry
-
-        s = self.settings
-        default = registry.names("generator")[0]  # the registry lists the default first
-        # another backend (hosted) is offered when it is the configured one or has a key
-        return [b for b in registry.names("generator")
-                if b in (default, s.backend) or bool(s.openai_api_key)]
+        return self.session.backends()
 
     def models(self, backend: str) -> list[str]:
-        from qa.models import MODELS
-
-        if backend == "openai":
-            return [self.settings.openai_model]
-        models = list(MODELS)
-        if self.settings.llm not in models:
-            models.insert(0, self.settings.llm)
-        return models
+        return self.session.models(backend)
 
     def assistant_for(self, backend: str, model: str,
                       collection: str | None = None) -> Assistant:
         """The assistant of ``collection``, with the generator this session chose (created
         once, shared by every collection)."""
-        from qa.composition import make_generator
-
-        if backend not in self.backends() or model not in self.models(backend):
-            raise InputError(f"model {model!r} of backend {backend!r} is not offered here")
-        key = (backend, model)
-        with self._lock:
-            generator = self._generators.get(key)
-            if generator is None:
-                generator = self._generators[key] = make_generator(
-                    self.settings.with_model(model, backend))
-        base = self.assistant_of(collection)
-        if generator is base.generator:
-            return base
-        return base.with_generator(generator)
+        return self.session.assistant_for(backend, model, self._name(collection))
 
     def lookup(self, source: str, collection: str | None = None) -> Document | None:
         index = self.assistant_of(collection).index
         return index.document_by_source(source) if index is not None else None
 
-    def reload(self, collection: str | None = None) -> None:
+    def index_line(self, collection: str | None = None) -> str:
+        """The settings tab's line about ``collection``'s index (Markdown): where it is, its
+        documents, chunks and embedding model, the articles folder, the feedback file."""
+        from qa.render import esc
+
         assistant = self.assistant_of(collection)
-        assistant.reload_index()
-        index = assistant.index
-        if index is not None:  # load the search structures now, not on the next question
-            index.lexical_search("warm up", 1)
+        s, index = assistant.settings, assistant.index
+        where = str(assistant.store or s.index_dir)
+        if index is None:
+            built = "not built"
+        else:
+            m = index.manifest
+            docs, chunks = len(m.get("documents") or {}), int(m.get("chunks") or 0)
+            model = (m.get("config") or {}).get("embed_model") or s.embed_model
+            built = (f"{docs} document{'' if docs == 1 else 's'}, {chunks} chunk"
+                     f"{'' if chunks == 1 else 's'}, embeddings `{esc(model)}`")
+        return (f"Index ({esc(self._name(collection))}): `{esc(where)}` · {built} · "
+                f"articles: `{esc(s.corpus_dir)}` · feedback: `{esc(self.feedback_path)}`")
 
-    def warm_up(self) -> None:
-        """Load the embedder, the indexes and the answer model before the first question."""
-        from qa.generators import generate
+    def reload(self, collection: str | None = None) -> None:
+        """Answer from ``collection``'s index as it is now (after an upload, delete, rebuild)."""
+        self.session.reload(self._name(collection))
 
-        t0 = time.perf_counter()
-        try:
-            self.assistant.retrieve("Aufwärmen")
-            generate(self.assistant.generator, [{"role": "user", "content": "Hi"}], max_tokens=1)
-            log.info("warmed up in %.1f s", time.perf_counter() - t0)
-        except Exception as e:  # noqa: BLE001 - a failed warm-up shows on the first question
-            log.warning("warm-up failed: %s", e)
+    def warm_up(self) -> str | None:
+        """Load the embedder, the index and the answer model before the first question
+        (``qa.session.warm_up``); the error's message, or ``None``."""
+        return self.session.warm_up()
 
 
 def doc_rows(library: DocumentLibrary) -> list[list[Any]]:

@@ -165,7 +165,7 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                     answer = event.answer
             if answer is None:
                 raise QAError("the answer pipeline ended without an answer")
-            answer_id = app.answers.add(answer)
+            answer_id = app.answers.add(answer, collection or DEFAULT)
             chat[-1] = {"role": "assistant", "content": render_answer(answer, turn)}
             yield (gr.skip(), chat, sources_html(answer, turn, collection), [*turns, answer],
                    [*ids, answer_id])
@@ -187,7 +187,8 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
             return sources_html(turns[turn], turn, collection)
         return gr.skip()
 
-    def on_like(turns: list, ids: list, evt: gr.LikeData, request: gr.Request) -> None:
+    def on_like(turns: list, ids: list, evt: gr.LikeData, request: gr.Request,
+                collection: str | None = None) -> None:
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         turn = int(index) // 2
         answer = turns[turn] if 0 <= turn < len(turns) else None
@@ -195,10 +196,13 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
             return
         rating = "up" if evt.liked in (True, "Like") else "down"
         answer_id = ids[turn] if turn < len(ids) else None
-        try:  # stored like a rating over the API (POST /v1/feedback): with the answer's id
+        # the collection that answered (the picker's, when the id has left the recent answers)
+        answered = (app.answers.collection(answer_id) if answer_id else None) or collection
+        try:  # stored like a rating over the API (POST /v1/feedback): id and collection
             record_feedback(app.feedback_path, answer, rating,
                             session=getattr(request, "session_hash", None), via="ui",
-                            **({"answer_id": answer_id} if answer_id else {}))
+                            **({"answer_id": answer_id} if answer_id else {}),
+                            collection=answered or DEFAULT)
         except (OSError, QAError) as e:
             gr.Warning(f"Feedback konnte nicht gespeichert werden: {e}")
             return
@@ -239,6 +243,13 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                 gr.update(choices=choices, value=[]), "",
                 status("ok", f"Collection {collection or DEFAULT}: {len(rows)} document"
                        f"{'' if len(rows) == 1 else 's'}"))
+
+    def index_info(collection: str | None) -> str:
+        """The settings tab's index line for this session's collection."""
+        try:
+            return app.index_line(collection)
+        except QAError as e:
+            return f"Index ({esc(collection or DEFAULT)}): {esc(str(e))}"
 
     def status(kind: str, text: str) -> str:
         return f'<div class="qa-status qa-status-{esc(kind)}">{esc(text)}</div>'
@@ -365,7 +376,7 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                     rebuild_btn = gr.Button("Rebuild index from folder", elem_id="qa-rebuild",
                                             scale=1)
                 article = gr.HTML("", elem_id="qa-article-view", js_on_load=None, padding=True)
-            with gr.Tab("Einstellungen / settings", id="settings"):
+            with gr.Tab("Einstellungen / settings", id="settings") as settings_tab:
                 backend = gr.Radio(backends, value=s.backend, label="Backend",
                                    elem_id="qa-backend", visible=len(backends) > 1)
                 model = gr.Dropdown(app.models(s.backend), value=app.current_model(),
@@ -375,9 +386,8 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
                                   elem_id="qa-topk")
                 language = gr.Radio(LANGUAGES, value=s.language, label="Answer language",
                                     elem_id="qa-language")
-                where = str(app.assistant.store or s.index_dir)
-                gr.Markdown(f"Index: `{esc(where)}` · articles: `{esc(s.corpus_dir)}` · "
-                            f"feedback: `{esc(app.feedback_path)}`")
+                # the index of this session's collection (updated by the picker and the tab)
+                index_info_md = gr.Markdown(app.index_line(DEFAULT), elem_id="qa-index-info")
 
         ask_inputs = [question, chatbot, turns, answer_ids, backend, model, top_k, language,
                       filter_sources, date_from, date_to, collection]
@@ -388,7 +398,7 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
         chatbot.example_select(pick_example, None, question, queue=False).then(
             respond, ask_inputs, ask_outputs, concurrency_limit=16, concurrency_id="ask",
             show_progress="hidden")
-        chatbot.like(on_like, [turns, answer_ids], None, queue=False)
+        chatbot.like(on_like, [turns, answer_ids, collection], None, queue=False)
         chatbot.select(show_turn, [turns, collection], sources, queue=False)
         clear.click(lambda: ([], [], [], render_empty(), ""), None,
                     [chatbot, turns, answer_ids, sources, question], queue=False)
@@ -412,6 +422,8 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
         collection.change(on_collection, collection,
                           [chatbot, turns, answer_ids, sources, question, table, doc_pick,
                            filter_sources, article, doc_status], show_progress="minimal")
+        collection.change(index_info, collection, index_info_md, show_progress="hidden")
+        settings_tab.select(index_info, collection, index_info_md, show_progress="hidden")
     return demo
 
 

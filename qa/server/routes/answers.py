@@ -85,13 +85,15 @@ def add_answer_routes(app: FastAPI, root: Server) -> None:
 
     @app.post("/v1/feedback", tags=["answers"], status_code=201)
     def feedback(body: FeedbackRequest) -> dict[str, Any]:
-        """Rate an answer by its `answer_id`: appended to the store the chat window's thumbs
-        use (`data/feedback.jsonl`); `qa feedback export` turns ratings into eval candidates."""
+        """Rate an answer by its `answer_id`: appended, with the collection it answered from, to
+        the store the chat window's thumbs use (`data/feedback.jsonl`); `qa feedback export`
+        turns ratings into eval candidates."""
         answer = srv.answers.get(body.answer_id)
         if answer is None:
             raise HTTPException(404, f"no answer with id {body.answer_id!r} (this server keeps "
                                 f"the last {srv.answers.size} answers)")
         record = record_feedback(settings.data_dir / FEEDBACK_FILE, answer, body.rating,
-                                 body.comment, answer_id=body.answer_id, via="api")
+                                 body.comment, answer_id=body.answer_id, via="api",
+                                 collection=srv.answers.collection(body.answer_id))
         return {"answer_id": body.answer_id, "rating": record["rating"],
                 "stored": record["timestamp"]}
