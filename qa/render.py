@@ -4,7 +4,8 @@ Everything that comes from an article, a question or a model is untrusted: it go
 ``html.escape`` before it is put into markup, and text meant for a Markdown component is also
 backslash-escaped so that the model cannot produce links, images or headings. The only markup in
 the output is the markup written here: ``<mark>`` for cited words, ``<a href="#...">`` for the
-``[n]`` markers (anchor links to the passage cards of the sources panel) and a few containers.
+``[n]`` markers (anchor links to the passage cards of the sources panel), the card's link to the
+original file (a URL the caller builds, escaped here) and a few containers.
 
 Offsets are those of ``Citation`` and ``Passage``: character offsets into ``Document.text``.
 """
@@ -28,6 +29,8 @@ DocumentLookup = Callable[[str], Document | None]
 # (source, 1-based page, quote) -> the page rendered with the quote highlighted (qa.page_view);
 # raises QAError when the page cannot be shown
 PageLookup = Callable[[str, int, str], "PageImage"]
+# (source, 1-based page of a PDF or None) -> the link to the original file, or None (qa.ui.originals)
+OriginalLink = Callable[[str, int | None], str | None]
 
 LABELS = {
     "de": {
@@ -52,6 +55,8 @@ LABELS = {
         "page_not_found": "Das Zitat wurde auf der Seite nicht gefunden (z. B. ein Scan); "
                           "die Seite ist ohne Markierung gezeigt.",
         "page_error": "Die Seite kann nicht gezeigt werden",
+        "original": "Original öffnen",
+        "original_page": "Original auf {page} öffnen",
         "filter": "Filter",
     },
     "en": {
@@ -76,6 +81,8 @@ LABELS = {
         "page_not_found": "The quote was not found on the page (a scan, for example); the "
                           "page is shown without highlight.",
         "page_error": "The page cannot be shown",
+        "original": "Open the original",
+        "original_page": "Open the original at {page}",
         "filter": "Filter",
     },
 }
@@ -309,12 +316,28 @@ def render_page_view(source: str, page: int, page_label: str, quote: str,
             f'data-found="{"1" if view.found else "0"}" loading="lazy"></details>')
 
 
+def render_original_link(href: str | None, page_label: str | None,
+                         language: str = "de") -> str:
+    """The card's link to the original file (a new tab), at ``page_label`` for a PDF page.
+
+    >>> render_original_link("original/default/a.pdf#page=2", "S. 2")
+    '<div class="qa-original"><a href="original/default/a.pdf#page=2" target="_blank" rel="noopener noreferrer">Original auf S. 2 öffnen ↗</a></div>'
+    """
+    if not href:
+        return ""
+    lab = _labels(language)
+    text = lab["original_page"].format(page=page_label) if page_label else lab["original"]
+    return (f'<div class="qa-original"><a href="{esc(href)}" target="_blank" '
+            f'rel="noopener noreferrer">{esc(text)} ↗</a></div>')
+
+
 def render_passage(passage: Passage, turn: int, lookup: DocumentLookup,
                    citation: Citation | None = None, kind: str = "cited",
-                   language: str = "de", page_image: PageLookup | None = None) -> str:
+                   language: str = "de", page_image: PageLookup | None = None,
+                   original: OriginalLink | None = None) -> str:
     """One card: [n], title, file, the cited words highlighted inside a few sentences of
-    context, the cited PDF page as a picture (with ``page_image``), and the whole article
-    behind a disclosure."""
+    context, a link to the original file (with ``original``; at the page, for a PDF), the cited
+    PDF page as a picture (with ``page_image``), and the whole article behind a disclosure."""
     lab = _labels(language)
     chunk = passage.hit.chunk
     doc = lookup(chunk.source)
@@ -346,6 +369,10 @@ def render_passage(passage: Passage, turn: int, lookup: DocumentLookup,
         else:  # what the model read, as it read it
             excerpt = _excerpt(doc, span[0], span[1], [], "qa-hl")
         body = f'<div class="qa-context">{excerpt}</div>'
+        if original is not None:
+            pdf_page = page_no if doc.meta.get("format") == "pdf" and page else None  # #page=N
+            body += render_original_link(original(chunk.source, pdf_page),
+                                         page if pdf_page else None, language)
         if (citation is not None and page_image is not None and page_no is not None and page
                 and doc is not None and doc.meta.get("format") == "pdf"):
             body += render_page_view(chunk.source, page_no, page, doc.text[span[0]:span[1]],
@@ -379,24 +406,27 @@ def render_retrieved(passages: Sequence[Passage], turn: int, lookup: DocumentLoo
 
 
 def render_sources(answer: Answer, turn: int, lookup: DocumentLookup,
-                   page_image: PageLookup | None = None) -> str:
+                   page_image: PageLookup | None = None,
+                   original: OriginalLink | None = None) -> str:
     """The sources panel for a finished answer: cited passages with their quotes highlighted
     (and, with ``page_image``, a cited PDF page as a picture), then the passages read but not
-    cited; for an abstention, the closest passages, labelled as not containing the answer."""
+    cited; for an abstention, the closest passages, labelled as not containing the answer.
+    With ``original``, every card links to its original file."""
     lab = _labels(answer.language)
     if not answer.passages:
         return _panel(lab["sources"], [f'<div class="qa-none">{esc(lab["none"])}</div>'])
     if answer.abstained or not answer.citations:
-        cards = [render_passage(p, turn, lookup, kind="not-answer", language=answer.language)
-                 for p in answer.passages]
+        cards = [render_passage(p, turn, lookup, kind="not-answer", language=answer.language,
+                                original=original) for p in answer.passages]
         return _panel(lab["not_answer"], cards, css="qa-abstained")
     by_n = {p.n: p for p in answer.passages}
     cited = [c for c in sorted(answer.citations, key=lambda c: c.n) if c.n in by_n]
     cards = [render_passage(by_n[c.n], turn, lookup, citation=c, kind="cited",
-                            language=answer.language, page_image=page_image) for c in cited]
+                            language=answer.language, page_image=page_image,
+                            original=original) for c in cited]
     cited_ns = {c.n for c in cited}
-    rest = [render_passage(p, turn, lookup, kind="uncited", language=answer.language)
-            for p in answer.passages if p.n not in cited_ns]
+    rest = [render_passage(p, turn, lookup, kind="uncited", language=answer.language,
+                           original=original) for p in answer.passages if p.n not in cited_ns]
     extra = (f'<details class="qa-uncited-list"><summary>{esc(lab["uncited"])} ({len(rest)})'
              f"</summary>{''.join(rest)}</details>" if rest else "")
     return _panel(lab["sources"], cards, extra)
@@ -443,4 +473,5 @@ a.qa-cite { text-decoration: none; font-weight: 600; }
 img.qa-page-img { display: block; max-width: 100%; height: auto; margin-top: .4em;
                   border: 1px solid var(--border-color-primary, #ddd); }
 .qa-page-note { font-size: .85em; color: #a15c00; margin: .3em 0; }
+.qa-original { margin-top: .3em; font-size: .9em; }
 """

@@ -12,7 +12,7 @@ MODULES = ["qa.cleaning", "qa.evidence", "qa.questions", "qa.answering.prompting
            "qa.metrics", "qa.indexing", "qa.corpus", "qa.retrieval", "qa.stores.base",
            "qa.stores.bm25", "qa.stores.faiss", "qa.stores.rows", "qa.stores.vectors",
            "qa.watch", "qa.ocr", "qa.telemetry", "qa.text",
-           "qa.answering.checks", "qa.feedback"]
+           "qa.answering.checks", "qa.feedback", "qa.render", "qa.ui.originals"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -210,3 +210,31 @@ def test_page_view_of_a_cited_pdf_page() -> None:
     html_ = render_page_view("../x.pdf", 1, "p. 1", "Zitat", refused, "en")
     assert "<img" not in html_ and "The page cannot be shown: refusing to open" in html_
     assert describe_filter({"date_to": "2025-09-30", "tags": ["a"]}) == "until 2025-09-30, tag a"
+
+
+def test_cards_link_to_the_original_at_the_pdf_page() -> None:
+    pdf = Document(doc_id="d1", source=DOC.source, title=DOC.title, text=TEXT, sha256="x",
+                   meta={"format": "pdf", "pages": [0, 60], "page_kind": "page"})
+    seen = []
+
+    def original(source: str, page: int | None) -> str | None:
+        seen.append((source, page))
+        return f'original/default/{source}"' + (f"#page={page}" if page else "")
+
+    a = answer("53 Milliarden [1].", [cite(1, "Der Konzern investiert 53 Milliarden Dollar "
+                                                "in KI.")])
+    panel = render_sources(a, 0, lambda s: pdf, original=original)
+    assert seen == [(DOC.source, 1), (DOC.source, 2)]  # the cited card, then the one read
+    card = panel.split('id="qa-t0-p2"')[0]
+    assert ('<a href="original/default/a&lt;b&gt;.txt&quot;#page=1" target="_blank" '
+            'rel="noopener noreferrer">Original auf S. 1 öffnen ↗</a>') in card  # escaped
+    en = render_passage(passage(1, 0, 40), 0, lambda s: pdf, language="en", original=original)
+    assert "Open the original at p. 1 ↗" in en
+    # another format: the file, no page; no link where the caller has none
+    plain = render_passage(passage(1, 0, 40), 0, lookup, original=original)
+    assert seen[-1] == (DOC.source, None) and "Original öffnen ↗" in plain
+    assert "qa-original" not in render_passage(passage(1, 0, 40), 0, lookup,
+                                               original=lambda s, p: None)
+    assert "qa-original" not in render_sources(a, 0, lookup)  # not asked for: none
+    assert "qa-original" not in render_passage(passage(1, 0, 33, source="weg.txt"), 0, lookup,
+                                               original=original)  # no document, no link

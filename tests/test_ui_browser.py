@@ -330,6 +330,15 @@ def pdf_server(tmp_path_factory):
         srv.stop()
 
 
+_FETCH = """async (url) => {
+  const r = await fetch(url);
+  const bytes = new Uint8Array(await r.arrayBuffer());
+  return {status: r.status, type: r.headers.get('content-type'), size: bytes.length,
+          disposition: r.headers.get('content-disposition'),
+          head: String.fromCharCode(...bytes.slice(0, 5))};
+}"""
+
+
 def test_cited_pdf_page_shows_highlighted_with_filter_and_rated_by_id(browser, pdf_server):
     import base64
 
@@ -361,6 +370,21 @@ def test_cited_pdf_page_shows_highlighted_with_filter_and_rated_by_id(browser, p
     assert src.startswith("data:image/png;base64,")
     png = base64.b64decode(src.split(",", 1)[1])
     assert highlighted_pixels(png) > 500  # the quote's lines under amber boxes
+    # the link to the original, at the page, in a new tab; the PDF comes inline
+    link = card.locator(".qa-original a")
+    assert link.inner_text().strip() == "Original auf S. 2 öffnen ↗"
+    assert link.get_attribute("href") == "original/default/hafen.pdf#page=2"
+    assert link.get_attribute("target") == "_blank"
+    url = page.evaluate("(a) => a.href", link.element_handle())
+    assert url == pdf_server.url + "original/default/hafen.pdf#page=2"
+    got = page.evaluate(_FETCH, url)
+    assert got["status"] == 200 and got["type"] == "application/pdf", got
+    assert got["disposition"] == 'inline; filename="hafen.pdf"' and got["head"] == "%PDF-"
+    assert got["size"] == (pdf_server.corpus_dir / "hafen.pdf").stat().st_size
+    with context.expect_page() as opened:
+        link.click()
+    assert opened.value.url == url  # a new tab at the page
+    opened.value.close()
     # thumbs down: stored with the answer's id, like a rating over the API
     page.get_by_role("button", name="Dislike").last.click()
     path = pdf_server.data_dir / "feedback.jsonl"

@@ -73,13 +73,15 @@ def build(settings: Settings, config: ServerConfig, ui: bool = False) -> Any:
             return ok
 
     from qa.render import CSS
+    from qa.ui.originals import original_routes
 
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])
     return gr.mount_gradio_app(app, demo, path=UI_PATH, auth=auth, theme=theme,
                                css=CSS + getattr(mod, "UI_CSS", ""),
                                max_file_size=settings.max_file_bytes, ssr_mode=False,
-                               show_error=False)
+                               show_error=False,  # the source cards' originals, by key rules:
+                               app_kwargs={"routes": original_routes(ui_app, keys)})
 
 
 def serve(settings: Settings, config: ServerConfig, ui: bool = False) -> None:

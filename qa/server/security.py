@@ -398,8 +398,10 @@ class EdgeGuard:
 
         async def nosniff(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []),
-                                      (b"x-content-type-options", b"nosniff")]
+                headers = list(message.get("headers", []))
+                if not any(k.lower() == b"x-content-type-options" for k, _ in headers):
+                    headers.append((b"x-content-type-options", b"nosniff"))  # once
+                message["headers"] = headers
             await send(message)
 
         host = dict(scope.get("headers") or []).get(b"host")

@@ -114,13 +114,15 @@ def build(app: App) -> gr.Blocks:  # noqa: C901 - one function, laid out like th
         render_retrieved,
         render_sources,
     )
+    from qa.ui.originals import link_maker
 
     s = app.settings
     collections = app.collections()
 
     def sources_html(answer: Any, turn: int, collection: str | None) -> str:
         return render_sources(answer, turn, partial(app.lookup, collection=collection),
-                              page_image=app.pages_of(collection).view)
+                              page_image=app.pages_of(collection).view,
+                              original=link_maker(app, collection))
 
     def respond(message: str, chat: list[dict], turns: list, ids: list, backend: str,
                 model: str, top_k: float, language: str, only_sources: list[str] | None,
@@ -449,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     from qa.render import CSS
+    from qa.ui.originals import original_routes
 
     demo = build(app)
     demo.queue(default_concurrency_limit=4)
@@ -456,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
                               font_mono=["ui-monospace", "monospace"])
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
                 auth=users or None, prevent_thread_lock=True, theme=theme, css=CSS + UI_CSS, quiet=True,
-                max_file_size=settings.max_file_bytes, ssr_mode=False, show_error=False)
+                max_file_size=settings.max_file_bytes, ssr_mode=False, show_error=False,
+                app_kwargs={"routes": original_routes(app)})  # the source cards' originals
     url = demo.local_url or f"http://{args.host}:{args.port}/"
     print(f"qa UI running at {url} (started in {time.perf_counter() - _T0:.1f} s)", flush=True)
     if demo.share_url:
