@@ -95,12 +95,14 @@ def asks_for_quantity(question: str) -> bool:
 
 # What a question asks the amount of money of; a question about its change ("wie stark wuchs der
 # Umsatz", "by how much did revenue rise") or about a share or multiple is answered by a rate.
+# a money word as the head of what is asked: not a modifier inside a compound ("Kurs-Gewinn-
+# Vielfaches", a ratio) and not negated ("non-profit", an organisation's kind)
 _MONEY = re.compile(
-    r"\b(?:umsatz\w*|erlös\w*|(?:netto|brutto|betriebs)?gewinn(?!er)\w*|börsenwert\w*|marktwert\w*|"
+    r"(?<!non-)(?<!not-)\b(?:umsatz\w*|erlös\w*|(?:netto|brutto|betriebs)?gewinn(?!er)\w*|börsenwert\w*|marktwert\w*|"
     r"marktkapitalisierung|kaufpreis\w*|preis\w*|kosten|kostet\w*|betrag\w*|summe|"
     r"wie\s+viel\s+geld|wie\s+teuer|revenues?|sales|profits?|earnings|net\s+income|"
     r"market\s+(?:value|cap\w*)|valuation|financial\s+value|worth|prices?|costs?|"
-    r"how\s+much\s+money|how\s+expensive)\b", re.I)
+    r"how\s+much\s+money|how\s+expensive)\b(?!-\w)", re.I)
 _CHANGE = re.compile(
     r"\b(?:wuchs|wächst|wachs\w*|stieg\w*|steig\w*|zuleg\w*|legte|sank|sink\w*|fiel|fällt|"
     r"veränder\w*|anstieg\w*|rückgang\w*|plus|minus|prozent\w*|anteil\w*|vielfach\w*|"
@@ -121,5 +123,9 @@ def asks_for_money(question: str) -> bool:
     (False, False)
     >>> asks_for_money("What premium over the share price did buyers pay?")
     False
+    >>> asks_for_money("Under which tax provision is it a non-profit organisation?")
+    False
+    >>> asks_for_money("Mit welchem Kurs-Gewinn-Vielfachen?"), asks_for_money("Wie hoch war der Cloud-Umsatz?")
+    (False, True)
     """
     return bool(_MONEY.search(question)) and not _CHANGE.search(question)

@@ -74,6 +74,50 @@ def test_a_reply_without_the_kind_of_thing_asked_is_withheld() -> None:
     assert v.abstained and v.reason == "the reply does not contain what the question asks for"
 
 
+def test_technical_answers_of_the_kind_asked_are_not_withheld() -> None:
+    """docs-de: a "where" answered with a path or a newsgroup (no capitalised place name), a
+    "how many" answered with an ordinal, a "non-profit" that asks for no money, a date written
+    in another notation than the passage's. Each was withheld before (v16: d020, d067, d062,
+    d030, d068), all five right answers."""
+    man = [passage(1, "Setzen Sie LC_MESSAGES auf »german«. Die Seiten liegen unter "
+                      "/usr/share/man/de/.", "faq.html")]
+    v = finish("Man setzt LC_MESSAGES auf »german« und sucht unter /usr/share/man/de/ [1].", man,
+               "Auf welchen Wert setzt man LC_MESSAGES, und wo sucht man dann danach?", 2, "de")
+    assert not v.abstained
+    news = [passage(1, "Leif Albers veröffentlichte \\mytime am 04.10.1999 in de.comp.text.tex.")]
+    v = finish("Er veröffentlichte es am 04.10.1999 in de.comp.text.tex [1].", news,
+               "Wann und wo veröffentlichte Leif Albers das Makro?", 2, "de")
+    assert not v.abstained
+    shifts = [passage(1, "Das Skript wertet nur die erste Schicht eines Tages aus.")]
+    assert not finish("Das Skript wertet nur die erste Schicht aus [1].", shifts,
+                      "Wie viele Schichten wertet das Skript aus?", 1, "de").abstained
+    spi = [passage(1, "SPI ist eine gemeinnützige Organisation nach 501(c)(3) des US-Steuerrechts.")]
+    assert not finish("SPI is a non-profit organisation under 501(c)(3) [1].", spi,
+                      "Under which US tax provision is SPI a non-profit organisation?", 1,
+                      "en").abstained
+    ctan = [passage(1, "Version v0.2b stellte ich vom 09.08.2001 ins CTAN.", "uhrzeit.pdf")]
+    v = finish("The author put v0.2b on CTAN on August 9, 2001 [1].", ctan,
+               "When did the author put v0.2b on CTAN?", 1, "en")
+    assert not v.abstained
+    # ... but a day the passage does not give is still an invention
+    v = finish("The author put v0.2b on CTAN on August 19, 2001 [1].", ctan,
+               "When did the author put v0.2b on CTAN?", 1, "en")
+    assert v.abstained and v.reason == "numbers or names no passage holds: 19"
+
+
+def test_the_prompts_own_instruction_copied_into_a_reply_is_dropped() -> None:
+    """docs-de d024: the model opened with the prompt's parts line, whose "2" no passage holds,
+    so the right answer after it was withheld as an invented number."""
+    bts = [passage(1, "Benutzer melden Fehler an unser Fehlerverfolgungssystem (oft BTS genannt "
+                      "was Bug Tracking System bedeutet).")]
+    q = "Wie heißt Debians System zur Meldung von Fehlern, und wie wird es abgekürzt?"
+    raw = ("Die Frage hat 2 Teile; beantworte jeden: (1) Wie heißt Debians System zur Meldung von "
+           "Fehlern? (2) wie wird es abgekürzt?  (1) Es heißt Bug Tracking System. (2) BTS.")
+    v = finish(raw, bts, q, 2, "de")
+    assert not v.abstained and v.text.startswith("(1) Es heißt Bug Tracking System")
+    assert "Die Frage hat" not in v.text
+
+
 def test_a_decided_reason_and_the_support_check_win_over_the_reply() -> None:
     raw = "Alibaba will mehr als 380 Milliarden Yuan investieren [1]."
     v = finish(raw, DEMO, "Wie viel?", 1, "de", reason="the model would refuse (p=0.90)")
@@ -97,9 +141,13 @@ def test_a_broken_reply_is_shown_as_broken() -> None:
 _WORDS = st.sampled_from(["Hafen", "Schiffe", "legten", "genau", "an", "Stadt", "Kiel",
                           "Rekord", "Jahr", "neue", "the", "harbour", "ships", "record",
                           "Debian", "Paket", "installiert", "wurde"])
-_SENTENCE = st.tuples(_WORDS, st.lists(st.one_of(_WORDS, st.integers(1, 5000).map(str)),
+# a sentence starts with a content word: one of only stop words ("The the the the.") shares no
+# term with any passage, so no citation can be attached to it, and it says nothing
+_CONTENT = st.sampled_from(["Hafen", "Schiffe", "legten", "Stadt", "Kiel", "Rekord", "harbour",
+                            "ships", "record", "Debian", "Paket", "installiert"])
+_SENTENCE = st.tuples(_CONTENT, st.lists(st.one_of(_WORDS, st.integers(1, 5000).map(str)),
                                         min_size=3, max_size=13)).map(
-    lambda t: " ".join([t[0], *t[1]]).capitalize() + ".")  # a sentence starts with a word
+    lambda t: " ".join([t[0], *t[1]]).capitalize() + ".")
 
 
 @settings(max_examples=150, deadline=None)

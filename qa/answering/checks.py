@@ -7,7 +7,8 @@ eval and for debugging). It needs no model, so every rule is tested with plain s
 
 The rules, in order, each with what it catches:
 
-1. a reply cut off by an error is shown as broken, never as a complete answer;
+1. a reply cut off by an error is shown as broken, never as a complete answer; the prompt's own
+   instruction lines copied into a reply are dropped (``strip_instructions``);
 2. for a question of several parts, "answer to one part. NICHT_IN_DEN_ARTIKELN" keeps the answer
    and says the rest is missing (``split_partial``);
 3. a refusal (the marker, or a reply that only says the passages do not tell) is an abstention
@@ -29,7 +30,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from qa.answering.prompting import ABSTAIN_TEXT, NOT_FOUND, REST_MISSING_TEXT, split_partial
+from qa.answering.prompting import (
+    ABSTAIN_TEXT,
+    NOT_FOUND,
+    REST_MISSING_TEXT,
+    split_partial,
+    strip_instructions,
+)
 from qa.answering.rules import (
     lacks_what_was_asked,
     postprocess,
@@ -107,6 +114,7 @@ def finish(raw: str, passages: Sequence[Passage], question: str, n_parts: int, l
     # a question of several parts, "answer to one. NICHT_IN_DEN_ARTIKELN": the answer is kept,
     # the rest said missing. For a question of one part the text before the marker was filler
     # as often as an answer (test half: one of each), so it stays a refusal.
+    raw = strip_instructions(raw, question, language)
     reply, rest_missing = split_partial(raw) if n_parts > 1 else (raw, False)
     text, citations, refused = postprocess(reply, passages, language)
     reason = reason or abstain_reason(text, citations, refused, passages, question)

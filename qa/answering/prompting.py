@@ -176,6 +176,33 @@ def build_messages(question: str, passages: Sequence[Passage], language: str,
             {"role": "user", "content": "\n".join(lines)}]
 
 
+def strip_instructions(raw: str, question: str, language: str) -> str:
+    """The reply without the prompt's own instruction lines, which the small model sometimes
+    copies before its answer ("Die Frage hat 2 Teile; beantworte jeden: (1) … (2) …"): they
+    are not passage text, and their numbers are not the passages' numbers.
+
+    >>> q = "Wie heißt das System zur Meldung von Fehlern, und wie wird es abgekürzt?"
+    >>> strip_instructions("Die Frage hat 2 Teile; beantworte jeden: (1) Wie heißt das System zur "
+    ...                    "Meldung von Fehlern? (2) wie wird es abgekürzt?  (1) Bug Tracking System "
+    ...                    "[1]. (2) BTS [1].", q, "de")
+    '(1) Bug Tracking System [1]. (2) BTS [1].'
+    >>> strip_instructions("Es heißt BTS [1].", q, "de")
+    'Es heißt BTS [1].'
+    """
+    from qa.questions import question_parts
+
+    parts = question_parts(question)
+    lines = [INSTRUCTION.get(language, ""), GLOSSARY_DE_EN]
+    if len(parts) > 1:
+        listed = " ".join(f"({i}) {p}" for i, p in enumerate(parts, 1))
+        lines.append(PARTS.get(language, PARTS["en"]).format(n=len(parts), parts=listed))
+    out = raw
+    for line in lines:
+        if line and line in out:
+            out = out.replace(line, " ")
+    return out.strip() if out is not raw else raw
+
+
 _REFUSAL_PHRASE = re.compile(
     r"(?:textstellen|artikel|passagen|quellen|passages?|articles?|sources?|context|text)\b[^.]{0,60}?"
     r"\b(?:enthalten|enthält|nennen|nennt|erwähnen|erwähnt|geben|gibt|sagen|sagt|liefern|"

@@ -38,9 +38,29 @@ def _numbers(text: str, pattern: re.Pattern[str] = _NUMBER) -> set[str]:
     return set(pattern.findall(normalize_numbers(_NOT_CLAIMED.sub(" ", text))))
 
 
+_DMY = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{4})(?!\d)")
+_YMD = re.compile(r"(?<![\d-])(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+
+
+def _date_numbers(text: str) -> set[str]:
+    """Day, month and year of the dates written "09.08.2001" or "2001-08-09", as numbers: a
+    reply may give the date as "August 9, 2001" or "9. August 2001".
+
+    >>> sorted(_date_numbers("vom 09.08.2001 und 2013-05-12"), key=int)
+    ['5', '8', '9', '12', '2001', '2013']
+    """
+    out = set()
+    for m in _DMY.finditer(text):
+        out |= {str(int(m.group(1))), str(int(m.group(2))), m.group(3)}
+    for m in _YMD.finditer(text):
+        out |= {m.group(1), str(int(m.group(2))), str(int(m.group(3)))}
+    return out
+
+
 def unsupported_numbers(answer: str, passages: Sequence[Passage], question: str = "") -> set[str]:
     """Numbers in the answer that neither the passages nor the question contain, compared in one
-    notation ("35,8 %" = "35.8 percent", "acht" = "8"). On the gold set every such number was
+    notation ("35,8 %" = "35.8 percent", "acht" = "8"; a date's day, month and year count as
+    written in any order, ``_date_numbers``). On the gold set every such number was
     invented by the model, mostly for questions the articles do not answer.
 
     >>> from qa.answering.prompting import select_passages
@@ -49,9 +69,9 @@ def unsupported_numbers(answer: str, passages: Sequence[Passage], question: str 
     >>> sorted(unsupported_numbers("It rose 8% [1], to 125 dollars.", p))
     ['125']
     """
-    known = _numbers(question)
+    known = _numbers(question) | _date_numbers(question)
     for p in passages:
-        known |= _numbers(p.text)
+        known |= _numbers(p.text) | _date_numbers(p.text)
     return _numbers(answer) - known
 
 
@@ -59,11 +79,15 @@ def unsupported_numbers(answer: str, passages: Sequence[Passage], question: str 
 _QUANTITY_WORDS = re.compile(
     r"(?:doppel|verdoppel|dreifach|verdreifach|vierfach|fünffach|zehnfach|hälfte|hundert|tausend|"
     r"dutzend|double|triple|fourfold|fivefold|tenfold|\bhalf\b|hundred|thousand|dozen|"
-    r"million|milliard|billion|trillion)", re.I)
+    r"million|milliard|billion|trillion|\berst(?:e[nmrs]?)?\b|\bzweite[nmrs]?\b|\bdritte[nmrs]?\b|"
+    r"\beinzige[nmrs]?\b|\bfirst\b|\bsecond\b|\bthird\b|\bsingle\b)", re.I)
 _WHO = re.compile(r"^\W*(?:(?:an|von|mit|für|by|to|with|for|from)\s+)?(?:wer|wem|wen|who|whom)\b",
                   re.I)
 _WHERE = re.compile(r"^\W*(?:wo|wohin|woher|where)\b", re.I)
 _CAPITALISED = re.compile(r"(?<![\w-])[A-ZÄÖÜ][\w'’-]*")
+# where something is, in technical text: a path, an address, a dotted name ("de.comp.text.tex")
+_LOCATOR = re.compile(r"(?:[\w.~-]*/[\w.~/-]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|"
+                      r"(?<![\w.])[a-z][\w-]*(?:\.[a-z][\w-]*){2,})")
 
 
 # an amount of money: a currency beside a number, or a number with a money-sized unit
@@ -80,8 +104,10 @@ def lacks_what_was_asked(answer: str, question: str) -> bool:
     question about an amount of money (a revenue, a value, a price) needs an amount with a
     currency or a unit like "Milliarden", not only a percentage; another quantity question ("wie
     viel", "how many", ...) needs a number beyond the question's own (digits, a number word,
-    "verdoppelt"); a "wer"/"who" or "wo"/"where" question (a person, a place) needs a
-    capitalised word beyond the question's words and the answer's first word. Parts of other
+    "verdoppelt", an ordinal: "nur die erste"); a "wer"/"who" or "wo"/"where" question (a
+    person, a place) needs a capitalised word beyond the question's words and the answer's first
+    word, and a "where" is also answered by a path, an address or a dotted name
+    ("/usr/share/man/de/", "de.comp.text.tex"). Parts of other
     kinds are not judged, and one typed part answered is enough. A reply like "The unit is
     headed by the unit" restates the question: measured on the gold set, such replies came only
     to questions the articles do not answer.
@@ -95,6 +121,12 @@ def lacks_what_was_asked(answer: str, question: str) -> bool:
     >>> lacks_what_was_asked("Eddie Wu heads it.", "Who heads the Cloud unit?")
     False
     >>> lacks_what_was_asked("It grew fast.", "Why did it grow?")
+    False
+    >>> lacks_what_was_asked("Man findet sie unter /usr/share/man/de/ [1].", "Wo sucht man danach?")
+    False
+    >>> lacks_what_was_asked("Er veröffentlichte es in de.comp.text.tex [1].", "Wo erschien es?")
+    False
+    >>> lacks_what_was_asked("Das Skript wertet nur die erste Schicht aus [1].", "Wie viele Schichten wertet es aus?")
     False
     >>> lacks_what_was_asked("Sie investiert in 01.ai und Qwen3 [1].", "Wie viel investiert sie?")
     True
@@ -120,7 +152,8 @@ def lacks_what_was_asked(answer: str, question: str) -> bool:
             typed += 1
             answered += any(not (first and m.start() == first.start())
                             and not all(w.lower() in q_words for w in _WORD.findall(m.group(0)))
-                            for m in _CAPITALISED.finditer(text))
+                            for m in _CAPITALISED.finditer(text)) or bool(
+                _WHERE.search(part) and set(_LOCATOR.findall(text)) - set(_LOCATOR.findall(question)))
     return typed > 0 and answered == 0
 
 
