@@ -47,6 +47,22 @@ class IngestReport:
     seconds: float = 0.0
     wrote: bool = False
     notes: list[str] = field(default_factory=list)  # a line per document worth telling (OCR)
+    details: dict[str, str] = field(default_factory=dict)  # source -> "docx, 3 pages, 4 chunks"
+
+    def file_lines(self) -> list[str]:
+        """One line per document added ("+"), changed ("~") or removed ("-"), with what was
+        read of it when it was (re)indexed.
+
+        >>> r = IngestReport(added=["a.docx"], removed=["old.txt"], details={"a.docx": "docx, 4 chunks"})
+        >>> r.file_lines()
+        ['+ a.docx (docx, 4 chunks)', '- old.txt']
+        """
+        def line(mark: str, source: str) -> str:
+            detail = self.details.get(source)
+            return f"{mark} {source}" + (f" ({detail})" if detail else "")
+
+        return ([line("+", s) for s in self.added] + [line("~", s) for s in self.changed]
+                + [line("-", s) for s in self.removed])
 
     def summary(self) -> str:
         if not self.wrote:
@@ -56,6 +72,20 @@ class IngestReport:
                 f"{len(self.removed)} removed, {len(self.unchanged)} unchanged documents; "
                 f"{self.embedded_chunks} chunks embedded, {self.total_chunks} in total "
                 f"({self.seconds:.1f} s)")
+
+
+def describe(record: DocumentRecord) -> str:
+    """What was read of a document: its format, its pages (slides, sheets) when it has them,
+    its chunks ("pdf, 3 pages, 7 chunks")."""
+    from qa.pages import page_count
+
+    d = record.document
+    kind = str(d.meta.get("format") or (d.source.rsplit(".", 1)[-1].lower()
+                                        if "." in d.source else "text"))
+    pages, word = page_count(d.meta)
+    parts = [kind] + ([f"{pages} {word}{'s' if pages != 1 else ''}"] if pages else [])
+    n = len(record.chunks)
+    return ", ".join([*parts, f"{n} chunk{'s' if n != 1 else ''}"])
 
 
 def cap_chunks(chunks: list[Chunk], limit: int, source: str) -> list[Chunk]:
@@ -152,6 +182,7 @@ def update_index(store: StoreBackend | Path, documents: Sequence[Document], embe
         records = records_for(todo, embedder, config, max_chunks_per_document, progress)
         delete = [old_docs[s]["doc_id"] for s in report.removed + report.changed]
         store.write(config, embedder.dim, records, delete=delete, replace=old is None)
+        report.details = {r.document.source: describe(r) for r in records}
         report.embedded_chunks = sum(len(r.chunks) for r in records)
         report.embedded_sentences = sum(len(r.sentences) for r in records)
         report.total_chunks = unchanged_chunks + report.embedded_chunks

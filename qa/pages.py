@@ -42,6 +42,16 @@ def _starts(meta: Mapping[str, Any]) -> list[int]:
     return pages
 
 
+def page_count(meta: Mapping[str, Any]) -> tuple[int, str]:
+    """(how many pages, slides or sheets the document has, which of them: "page", "slide",
+    "sheet"); 0 for a document without pages.
+
+    >>> page_count({"pages": [0, 40, 90], "page_kind": "slide"}), page_count({})
+    ((3, 'slide'), (0, 'page'))
+    """
+    return len(_starts(meta)), str(meta.get("page_kind") or "page")
+
+
 def page_of(meta: Mapping[str, Any], offset: int, language: str = "en"
             ) -> tuple[int | None, str | None]:
     """(page number, how to show it) for ``offset`` in a document with metadata ``meta``.

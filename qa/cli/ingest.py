@@ -19,20 +19,22 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _print_ingest(*ingest(settings, args.paths or None, rebuild=args.rebuild,
-                          progress=_progress("embedding")))
+                          progress=_progress("embedding")), files=True)
     if args.watch:
         return _watch(args, settings)
     return 0
 
 
 def _print_ingest(report: Any, skipped: list[Any],
-                  say: Callable[[str], None] | None = None) -> None:
+                  say: Callable[[str], None] | None = None, files: bool = False) -> None:
     """An ingest's lines: each skipped file (the one report of it: qa.corpus does not log
-    them; on stderr), each note (OCR), the summary. ``say``: every line through it instead."""
+    them; on stderr), with ``files`` a line per document added, changed or removed (``--watch``
+    prints its own), each note (OCR), the summary. ``say``: every line through it instead."""
     for s in skipped:
         line = f"warning: {_safe(str(s))}"
         say(line) if say else print(line, file=sys.stderr, flush=True)
-    for line in [_safe(note) for note in report.notes] + [report.summary()]:
+    lines = report.file_lines() if files else []
+    for line in [_safe(x) for x in lines + report.notes] + [report.summary()]:
         say(line) if say else print(line, flush=True)
 
 
