@@ -79,7 +79,7 @@ def unsupported_numbers(answer: str, passages: Sequence[Passage], question: str 
 _QUANTITY_WORDS = re.compile(
     r"(?:doppel|verdoppel|dreifach|verdreifach|vierfach|fünffach|zehnfach|hälfte|hundert|tausend|"
     r"dutzend|double|triple|fourfold|fivefold|tenfold|\bhalf\b|hundred|thousand|dozen|"
-    r"million|milliard|billion|trillion|\berst(?:e[nmrs]?)?\b|\bzweite[nmrs]?\b|\bdritte[nmrs]?\b|"
+    r"million|milliard|billion|trillion|\berste[nmrs]?\b|\bzweite[nmrs]?\b|\bdritte[nmrs]?\b|"
     r"\beinzige[nmrs]?\b|\bfirst\b|\bsecond\b|\bthird\b|\bsingle\b)", re.I)
 _WHO = re.compile(r"^\W*(?:(?:an|von|mit|für|by|to|with|for|from)\s+)?(?:wer|wem|wen|who|whom)\b",
                   re.I)
