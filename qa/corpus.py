@@ -138,6 +138,27 @@ def _wide_encoding(data: bytes) -> str | None:
     return None
 
 
+def text_encoding(data: bytes) -> str:
+    """The encoding qa reads a text file's bytes with (``_decode``, which also refuses binary
+    content): the UTF-16/32 that a byte-order mark or the NUL pattern shows, else UTF-8 when
+    the bytes are UTF-8, else Windows-1252. The chat window serves originals with it as their
+    charset (``qa.ui.originals``).
+
+    >>> text_encoding("Größe".encode()), text_encoding("Größe".encode("cp1252"))
+    ('utf-8', 'windows-1252')
+    >>> text_encoding("Größe".encode("utf-16")), text_encoding("Größe".encode("utf-16-le"))
+    ('utf-16', 'utf-16-le')
+    """
+    wide = _wide_encoding(data)
+    if wide:
+        return wide
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "windows-1252"
+    return "utf-8"
+
+
 def _too_many_controls(text: str) -> bool:
     controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t")
     return controls > max(2, len(text) // 200)

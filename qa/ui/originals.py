@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from qa.collections import DEFAULT
+from qa.corpus import text_encoding
 from qa.errors import QAError
 from qa.page_view import resolve_in_corpus
 
@@ -42,14 +42,13 @@ if TYPE_CHECKING:
     from starlette.responses import Response
     from starlette.routing import Route
 
+    from qa.render import OriginalLink
     from qa.server.security import KeyCheck
     from qa.ui.app import App
 
 log = logging.getLogger(__name__)
 
 ROUTE = "original"  # relative to the window's root
-# (source, 1-based PDF page or None) -> the link to the original, or None when there is none
-OriginalLink = Callable[[str, int | None], str | None]
 
 MEDIA_TYPES = {
     ".pdf": "application/pdf",
@@ -64,8 +63,7 @@ MEDIA_TYPES = {
     ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
     ".tif": "image/tiff", ".tiff": "image/tiff", ".webp": "image/webp",
 }
-_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32le"),
-         (b"\x00\x00\xfe\xff", "utf-32be"), (b"\xff\xfe", "utf-16le"), (b"\xfe\xff", "utf-16be"))
+
 
 
 def original_href(collection: str | None, source: str, page: int | None = None) -> str:
@@ -94,25 +92,6 @@ def link_maker(app: App, collection: str | None) -> OriginalLink:
     return link
 
 
-def text_charset(data: bytes) -> str:
-    """The charset of a text file as qa reads it: a byte-order mark's, else UTF-8 when the bytes
-    are UTF-8, else Windows-1252.
-
-    >>> text_charset("Größe".encode()), text_charset("Größe".encode("cp1252"))
-    ('utf-8', 'windows-1252')
-    >>> text_charset("Größe".encode("utf-16"))
-    'utf-16le'
-    """
-    for bom, name in _BOMS:
-        if data.startswith(bom):
-            return name
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "windows-1252"
-    return "utf-8"
-
-
 def original_response(path: Path) -> Response:
     """``path`` served inline, with its type and the headers of the module's docstring."""
     from starlette.responses import FileResponse
@@ -120,7 +99,7 @@ def original_response(path: Path) -> Response:
     suffix = path.suffix.lower()
     media_type = MEDIA_TYPES.get(suffix, "application/octet-stream")
     if media_type == "text/plain":
-        media_type += f"; charset={text_charset(path.read_bytes())}"
+        media_type += f"; charset={text_encoding(path.read_bytes())}"
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
                "Cross-Origin-Resource-Policy": "same-origin"}
     if suffix != ".pdf":
