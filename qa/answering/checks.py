@@ -91,16 +91,22 @@ def abstain_reason(text: str, citations: Sequence[Citation], refused: bool,
     ...                "Wie viel investiert Alibaba?")
     'numbers or names no passage holds: 480'
     """
+    return _judge(text, citations, refused, passages, question)[0]
+
+
+def _judge(text: str, citations: Sequence[Citation], refused: bool,
+           passages: Sequence[Passage], question: str) -> tuple[str | None, tuple[str, ...]]:
+    """(``abstain_reason``, the numbers and names no passage holds when they are the reason)."""
     if refused:
-        return "the model refused"
+        return "the model refused", ()
     invented = invented_items(text, passages, question)
     if invented:
-        return INVENTED + ", ".join(invented)
+        return INVENTED + ", ".join(invented), invented
     if not citations:
-        return "no passage supports the reply"
+        return "no passage supports the reply", ()
     if lacks_what_was_asked(text, question):
-        return "the reply does not contain what the question asks for"
-    return None
+        return "the reply does not contain what the question asks for", ()
+    return None, ()
 
 
 def finish(raw: str, passages: Sequence[Passage], question: str, n_parts: int, language: str,
@@ -130,13 +136,13 @@ def finish(raw: str, passages: Sequence[Passage], question: str, n_parts: int, l
     raw = strip_instructions(raw, question, language)
     reply, rest_missing = split_partial(raw) if n_parts > 1 else (raw, False)
     text, citations, refused = postprocess(reply, passages, language)
-    reason = reason or abstain_reason(text, citations, refused, passages, question)
+    unsupported: tuple[str, ...] = ()
+    if reason is None:
+        reason, unsupported = _judge(text, citations, refused, passages, question)
     if reason is None and verify is not None:
         reason = verify(text, citations)
     if reason is not None:
         draft = None if raw == NOT_FOUND else raw.strip() or None
-        unsupported = (invented_items(text, passages, question)
-                       if reason.startswith(INVENTED) else ())
         return Verdict(ABSTAIN_TEXT[language], (), True, reason, draft, unsupported)
     if rest_missing:
         text = f"{text} {REST_MISSING_TEXT[language]}"

@@ -158,6 +158,16 @@ def retry_messages(messages: Sequence[Message], draft: str, unsupported: Sequenc
             {"role": "user", "content": RETRY.get(language, RETRY["en"]).format(items=items)}]
 
 
+def parts_line(parts: Sequence[str], language: str) -> str:
+    """The prompt's line listing a question's parts ("Die Frage hat 2 Teile; …").
+
+    >>> parts_line(["Wer?", "wann?"], "en")
+    'The question has 2 parts; answer each: (1) Wer? (2) wann?'
+    """
+    listed = " ".join(f"({i}) {p}" for i, p in enumerate(parts, 1))
+    return PARTS.get(language, PARTS["en"]).format(n=len(parts), parts=listed)
+
+
 def build_messages(question: str, passages: Sequence[Passage], language: str,
                    parts: Sequence[str] = ()) -> list[Message]:
     """System and user message: articles, question, its parts when it has several, the answer
@@ -166,8 +176,7 @@ def build_messages(question: str, passages: Sequence[Passage], language: str,
     lines = [("Textstellen:" if language == "de" else "Passages:"), context, "",
              ("Frage: " if language == "de" else "Question: ") + question]
     if len(parts) > 1:
-        listed = " ".join(f"({i}) {p}" for i, p in enumerate(parts, 1))
-        lines.append(PARTS[language].format(n=len(parts), parts=listed))
+        lines.append(parts_line(parts, language))
     lines.append("")
     if language == "en" and passages and detect_language(" ".join(p.text for p in passages)) == "de":
         lines.append(GLOSSARY_DE_EN)
@@ -194,13 +203,12 @@ def strip_instructions(raw: str, question: str, language: str) -> str:
     parts = question_parts(question)
     lines = [INSTRUCTION.get(language, ""), GLOSSARY_DE_EN]
     if len(parts) > 1:
-        listed = " ".join(f"({i}) {p}" for i, p in enumerate(parts, 1))
-        lines.append(PARTS.get(language, PARTS["en"]).format(n=len(parts), parts=listed))
+        lines.append(parts_line(parts, language))
     out = raw
     for line in lines:
         if line and line in out:
             out = out.replace(line, " ")
-    return out.strip() if out is not raw else raw
+    return out.strip() if out != raw else raw
 
 
 _REFUSAL_PHRASE = re.compile(
