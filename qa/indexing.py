@@ -26,6 +26,7 @@ import numpy as np
 from qa.chunking import chunk_document, sentence_units
 from qa.embedders import Embedder
 from qa.errors import IndexMismatchError
+from qa.pages import page_count
 from qa.stores.base import DocumentRecord, IndexConfig, StoreBackend
 from qa.types import Chunk, Document
 
@@ -77,11 +78,8 @@ class IngestReport:
 def describe(record: DocumentRecord) -> str:
     """What was read of a document: its format, its pages (slides, sheets) when it has them,
     its chunks ("pdf, 3 pages, 7 chunks")."""
-    from qa.pages import page_count
-
     d = record.document
-    kind = str(d.meta.get("format") or (d.source.rsplit(".", 1)[-1].lower()
-                                        if "." in d.source else "text"))
+    kind = str(d.meta.get("format") or "text")  # qa.corpus.load_file records it
     pages, word = page_count(d.meta)
     parts = [kind] + ([f"{pages} {word}{'s' if pages != 1 else ''}"] if pages else [])
     n = len(record.chunks)
