@@ -147,6 +147,20 @@ def make_pdf(path: Path, pages: list[str], title: str = "") -> Path:
     return path
 
 
+def make_scan(path: Path, lines: list[str]) -> Path:
+    """An image of ``lines`` of printed text: ``.png`` an image file, ``.pdf`` a PDF page holding
+    only that image (a scan, without a text layer)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=36)
+    img = Image.new("RGB", (1400, 100 + 80 * len(lines)), "white")
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(lines):
+        draw.text((40, 40 + 80 * i), line, fill="black", font=font)
+    img.save(path)
+    return path
+
+
 RTF = (r"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Times New Roman;}}"
        r"{\info{\title Hafenbericht Kiel}{\author Jana K\'fcster}}"
        r"\pard\b Der Hafen\b0\par "

@@ -11,8 +11,16 @@ import json
 from pathlib import Path
 
 import pytest
-from office_files import RTF, make_docx, make_epub, make_odt, make_pdf, make_pptx, make_xlsx
-from PIL import Image, ImageDraw, ImageFont
+from office_files import (
+    RTF,
+    make_docx,
+    make_epub,
+    make_odt,
+    make_pdf,
+    make_pptx,
+    make_scan,
+    make_xlsx,
+)
 
 from qa import cli
 from qa.testing import FakeGenerator
@@ -29,17 +37,6 @@ weiter reicht als das alte Glühlicht und kaum Wartung braucht.</p></article>
 SCAN_LINES = ["Die Schleuse Geesthacht hebt Schiffe", "um bis zu vier Meter an."]
 
 
-def _scan_pdf(path: Path) -> Path:
-    """A PDF page holding only an image of text: a scan, without a text layer."""
-    font = ImageFont.load_default(size=36)
-    img = Image.new("RGB", (1400, 260), "white")
-    draw = ImageDraw.Draw(img)
-    for i, line in enumerate(SCAN_LINES):
-        draw.text((40, 40 + 80 * i), line, fill="black", font=font)
-    img.save(path)
-    return path
-
-
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     docs = tmp_path / "docs"
@@ -53,7 +50,7 @@ def folder(tmp_path: Path) -> Path:
     (docs / "hafen.rtf").write_text(RTF, encoding="latin-1")
     make_pdf(docs / "sylt.pdf", ["Der Leuchtturm von Hörnum auf Sylt steht an der Südspitze.",
                                  "Der Leuchtturm von Hörnum wurde 1907 aus Gusseisen gebaut."])
-    _scan_pdf(docs / "schleuse.pdf")
+    make_scan(docs / "schleuse.pdf", SCAN_LINES)  # a scan: no text layer
     return docs
 
 

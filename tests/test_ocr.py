@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from office_files import make_scan
 
 from qa import ocr
 from qa.assistant import Assistant
@@ -25,18 +25,8 @@ def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
-def _image(lines: list[str] = LINES) -> Image.Image:
-    font = ImageFont.load_default(size=36)
-    img = Image.new("RGB", (1400, 100 + 80 * len(lines)), "white")
-    draw = ImageDraw.Draw(img)
-    for i, line in enumerate(lines):
-        draw.text((40, 40 + 80 * i), line, fill="black", font=font)
-    return img
-
-
 def _scan(path: Path, lines: list[str] = LINES) -> Path:
-    _image(lines).save(path)  # .png: an image; .pdf: a PDF page holding only that image (a scan)
-    return path
+    return make_scan(path, lines)  # .png: an image; .pdf: a PDF page holding only that image
 
 
 def _mixed_pdf(path: Path, tmp: Path) -> Path:
